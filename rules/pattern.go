@@ -19,9 +19,9 @@ import (
 // paths case-sensitively. Scheme and port are ignored.
 type urlPattern struct {
 	raw      string
-	host     string // lower case; "" with anyHost
-	wildcard bool   // host was "*.host": the host itself and its subdomains
-	anyHost  bool   // host was "*"
+	host     string   // lower case; "" with anyHost
+	wildcard bool     // host was "*.host": the host itself and its subdomains
+	anyHost  bool     // host was "*"
 	path     [][]byte // the path glob split at "*"; nil matches every path
 }
 
