@@ -98,16 +98,25 @@ func (s Set) Categories() []Category {
 }
 
 // String lists the members of s separated by spaces, e.g. "necessary statistics".
-func (s Set) String() string {
-	var b strings.Builder
-	for _, c := range s.Categories() {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
+func (s Set) String() string { return setNames[s&AllSet] }
+
+// setNames holds the String of every set, so formatting one never allocates.
+var setNames = func() (names [AllSet + 1]string) {
+	for s := range names {
+		var b strings.Builder
+		for _, c := range Set(s).Categories() {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(c.String())
 		}
-		b.WriteString(c.String())
+		names[s] = b.String()
 	}
-	return b.String()
-}
+	return names
+}()
+
+// First returns the first member of s in banner order; s must not be empty.
+func (s Set) First() Category { return Category(bits.TrailingZeros8(uint8(s))) }
 
 // ParseSet parses a list of category names separated by spaces or commas.
 // Unknown names are an error.

@@ -1,0 +1,676 @@
+package rewrite
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+
+	"github.com/consentgate/consentgate/rules"
+	"golang.org/x/net/publicsuffix"
+)
+
+// The attribute contract between the rewriter and the banner script (README,
+// "Attribute contract"). A neutralised element keeps every attribute it had,
+// except that the ones that would load or run something are renamed with
+// the AttrPrefix, and it gains:
+const (
+	// AttrCategory lists the categories (space-separated) that must all be
+	// accepted before the element may be restored. Operators may set it
+	// themselves to classify an element.
+	AttrCategory = "data-consent-category"
+	// AttrVendor is the ID of the vendor rule that matched, when one did.
+	AttrVendor = "data-consent-vendor"
+	// AttrPrefix is put in front of a renamed attribute: src becomes
+	// data-consent-src, srcset data-consent-srcset, href data-consent-href,
+	// data (of object) data-consent-data, and a script's type becomes
+	// data-consent-type (absent when the script had no type).
+	AttrPrefix = "data-consent-"
+	// AttrDeclaration marks the element the cookie declaration fills;
+	// AttrFilled is added once it was filled, so a second pass leaves it.
+	AttrDeclaration = "data-consent-declaration"
+	AttrFilled      = "data-consent-filled"
+	// InertType is the type given to a neutralised script.
+	InertType = "text/plain"
+)
+
+type tagKind uint8
+
+const (
+	kOther tagKind = iota
+	kScript
+	kIFrame
+	kImg
+	kEmbed
+	kObject
+	kLink
+	kNoscript
+	kHead
+	kBody
+	kHTML
+	kRawText // style, xmp, noembed, noframes
+	kRCData  // textarea, title
+	kPlaintext
+)
+
+func kindOf(name []byte) tagKind {
+	switch len(name) {
+	case 3:
+		if equalFold(name, "img") {
+			return kImg
+		}
+		if equalFold(name, "xmp") {
+			return kRawText
+		}
+	case 4:
+		switch {
+		case equalFold(name, "link"):
+			return kLink
+		case equalFold(name, "head"):
+			return kHead
+		case equalFold(name, "body"):
+			return kBody
+		case equalFold(name, "html"):
+			return kHTML
+		}
+	case 5:
+		if equalFold(name, "embed") {
+			return kEmbed
+		}
+		if equalFold(name, "style") {
+			return kRawText
+		}
+		if equalFold(name, "title") {
+			return kRCData
+		}
+	case 6:
+		switch {
+		case equalFold(name, "script"):
+			return kScript
+		case equalFold(name, "iframe"):
+			return kIFrame
+		case equalFold(name, "object"):
+			return kObject
+		}
+	case 7:
+		if equalFold(name, "noembed") {
+			return kRawText
+		}
+	case 8:
+		switch {
+		case equalFold(name, "noscript"):
+			return kNoscript
+		case equalFold(name, "noframes"):
+			return kRawText
+		case equalFold(name, "textarea"):
+			return kRCData
+		}
+	case 9:
+		if equalFold(name, "plaintext") {
+			return kPlaintext
+		}
+	}
+	return kOther
+}
+
+// rawTextName returns the lower-case name of a RAWTEXT or RCDATA element.
+func rawTextName(name []byte) string {
+	for _, n := range [...]string{"style", "title", "textarea", "xmp", "noembed", "noframes"} {
+		if equalFold(name, n) {
+			return n
+		}
+	}
+	return string(name)
+}
+
+// startTag acts on a lexed start tag and returns where scanning goes on.
+func (r *Rewriter) startTag(b []byte, t *tag) int {
+	name := b[t.start+1 : t.nameEnd]
+	kind := kindOf(name)
+	if r.page.Declaration != nil && kind == kOther && r.fillDeclaration(b, t) {
+		return t.end
+	}
+	switch kind {
+	case kScript:
+		r.scriptStart(b, t)
+	case kIFrame:
+		r.srcElement(b, t, IFrame)
+		r.st, r.rawName = stRawText, "iframe"
+	case kImg:
+		r.srcElement(b, t, Img)
+	case kEmbed:
+		r.srcElement(b, t, Embed)
+	case kObject:
+		r.srcElement(b, t, Object)
+	case kLink:
+		r.linkElement(b, t)
+	case kNoscript:
+		r.emitTo(b, t.start)
+		r.st = stNoscriptHold
+		r.holdStart, r.holdBody = t.start, t.end
+	case kHead:
+		r.document = true
+		r.emitTo(b, t.end)
+		r.insertHeadStart()
+	case kBody:
+		r.document = true
+		r.emitTo(b, t.end)
+		if !r.cfg.ReportOnly {
+			r.insertHeadStart()
+			r.insertHeadEnd()
+			if !r.bodyDone {
+				r.bodyDone = true
+				r.put(r.page.BodyStart)
+			}
+		}
+	case kHTML:
+		r.document = true
+	case kRawText, kRCData:
+		r.st, r.rawName = stRawText, rawTextName(name)
+	case kPlaintext:
+		r.st = stPlaintext
+	}
+	return t.end
+}
+
+// endTag acts on a lexed end tag and returns where scanning goes on.
+func (r *Rewriter) endTag(b []byte, t *tag) int {
+	if r.dropEndTag {
+		r.dropEndTag = false
+		r.emitTo(b, t.start)
+		r.skipTo(t.end)
+		return t.end
+	}
+	if !r.headEndDone && equalFold(b[t.start+2:t.nameEnd], "head") && !r.cfg.ReportOnly {
+		r.emitTo(b, t.start)
+		r.insertHeadStart()
+		r.insertHeadEnd()
+	}
+	return t.end
+}
+
+func (r *Rewriter) insertHeadStart() {
+	if !r.headStartDone && !r.cfg.ReportOnly {
+		r.headStartDone = true
+		r.put(r.page.HeadStart)
+	}
+}
+
+func (r *Rewriter) insertHeadEnd() {
+	if !r.headEndDone && !r.cfg.ReportOnly {
+		r.headEndDone = true
+		r.put(r.page.HeadEnd)
+	}
+}
+
+// attrIndex returns the index in t.attrs of the first attribute named name
+// (lower case), or -1. Browsers keep the first of duplicate attributes.
+func attrIndex(b []byte, t *tag, name string) int {
+	for i, a := range t.attrs {
+		if equalFold(b[a.nameStart:a.nameEnd], name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// attrValue returns the first value of the attribute name, with character
+// references decoded into *scratch when it has any (so the result is valid
+// until scratch is used again), and whether the attribute exists.
+func attrValue(b []byte, t *tag, name string, scratch *[]byte) ([]byte, bool) {
+	i := attrIndex(b, t, name)
+	if i < 0 {
+		return nil, false
+	}
+	a := t.attrs[i]
+	v := b[a.valStart:a.valEnd]
+	if bytes.IndexByte(v, '&') >= 0 {
+		*scratch = unescapeAttr(*scratch, v)
+		v = *scratch
+	}
+	return v, true
+}
+
+// decision is what the rules say about one element.
+type decision struct {
+	cats   rules.Set     // categories required to let it load; 0: no rule
+	vendor *rules.Vendor // matching vendor, if any
+	marked bool          // the page itself carries data-consent-category
+}
+
+// markedDecision reads an operator's own data-consent-category attribute.
+func (r *Rewriter) markedDecision(b []byte, t *tag) (decision, bool) {
+	v, ok := attrValue(b, t, AttrCategory, &r.valC)
+	if !ok {
+		return decision{}, false
+	}
+	var cats rules.Set
+	for _, f := range bytes.Fields(v) {
+		c, err := rules.ParseCategory(string(f))
+		if err != nil {
+			c = rules.Unclassified
+		}
+		cats = cats.With(c)
+	}
+	if cats == 0 {
+		cats = rules.SetOf(rules.Unclassified)
+	}
+	return decision{cats: cats, marked: true}, true
+}
+
+// classifyURL applies the URL rules, and the unknown-script policy to
+// scripts.
+func (r *Rewriter) classifyURL(u []byte, el Element) decision {
+	host, pathq := rules.SplitURL(u, r.hostBuf[:0])
+	if v := r.cfg.Rules.MatchURL(host, pathq); v != nil {
+		return decision{cats: rules.SetOf(v.Category), vendor: v}
+	}
+	if el == ScriptSrc && len(host) > 0 && r.isThirdParty(host) {
+		r.observe(Event{Action: UnknownThirdParty, Element: el, Category: rules.Unclassified, Host: string(host)})
+		if r.cfg.BlockUnknown {
+			return decision{cats: rules.SetOf(rules.Unclassified)}
+		}
+	}
+	return decision{}
+}
+
+// isThirdParty reports whether host belongs to another site than the page:
+// a different registrable domain (eTLD+1).
+func (r *Rewriter) isThirdParty(host []byte) bool {
+	if r.pageSite == "" {
+		h := r.page.Host
+		if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+			h = h[:i]
+		}
+		r.pageSite = registrableDomain(strings.ToLower(strings.TrimSuffix(h, ".")))
+	}
+	return registrableDomain(string(host)) != r.pageSite
+}
+
+// registrableDomain returns the eTLD+1 of host, or host itself for an IP
+// address or a name without a public suffix (such as localhost).
+func registrableDomain(host string) string {
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return host
+	}
+	if site, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return site
+	}
+	return host
+}
+
+// blocked reports whether d keeps the element from loading, and the first
+// category the visitor has not accepted.
+func (r *Rewriter) blocked(d decision) (bool, rules.Category) {
+	missing := d.cats &^ r.page.Accepted
+	if missing == 0 {
+		return false, 0
+	}
+	return true, missing.First()
+}
+
+// action turns a blocking decision into what happens to the element.
+func (r *Rewriter) action(d decision, el Element) Action {
+	strip := d.cats&^r.page.Accepted&r.cfg.Strip != 0 && el != Object
+	switch {
+	case r.cfg.ReportOnly && strip:
+		return WouldStrip
+	case r.cfg.ReportOnly:
+		return WouldNeutralise
+	case strip:
+		return Stripped
+	}
+	return Neutralised
+}
+
+// executableType reports whether a script with this type attribute value
+// (and present says whether it had one) runs as JavaScript.
+func executableType(v []byte, present bool) bool {
+	if !present {
+		return true
+	}
+	v = bytes.TrimFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' })
+	if len(v) == 0 || equalFold(v, "module") {
+		return true
+	}
+	// The JavaScript MIME type essences of the MIME Sniffing standard.
+	if i := bytes.IndexByte(v, ';'); i >= 0 {
+		v = bytes.TrimRight(v[:i], " \t")
+	}
+	for _, js := range jsMIMETypes {
+		if equalFold(v, js) {
+			return true
+		}
+	}
+	return false
+}
+
+var jsMIMETypes = []string{
+	"text/javascript", "application/javascript", "application/ecmascript", "application/x-ecmascript",
+	"application/x-javascript", "text/ecmascript", "text/javascript1.0", "text/javascript1.1",
+	"text/javascript1.2", "text/javascript1.3", "text/javascript1.4", "text/javascript1.5",
+	"text/jscript", "text/livescript", "text/x-ecmascript", "text/x-javascript",
+}
+
+// scriptStart handles <script>: external scripts are decided on their URL,
+// inline ones are held until their content is inspected.
+func (r *Rewriter) scriptStart(b []byte, t *tag) {
+	if r.document && !r.headStartDone && !r.cfg.ReportOnly {
+		r.emitTo(b, t.start)
+		r.insertHeadStart()
+	}
+	typ, hasType := attrValue(b, t, "type", &r.valA)
+	exec := executableType(typ, hasType)
+	src, hasSrc := attrValue(b, t, "src", &r.valB)
+	r.st, r.sst = stScript, ssData
+
+	d, marked := r.markedDecision(b, t)
+	switch {
+	case !exec && !hasSrc:
+		return // data, templates, or already inert
+	case !exec:
+		// A non-JavaScript type with a src loads nothing, unless it was
+		// marked: then make sure the src is out of the way too.
+		if !marked {
+			return
+		}
+	case !marked && hasSrc:
+		d = r.classifyURL(src, ScriptSrc)
+	case !marked:
+		if !r.inspect {
+			return
+		}
+		r.emitTo(b, t.start)
+		r.st = stScriptHold
+		r.holdStart, r.holdBody, r.sigFrom = t.start, t.end, t.end
+		r.holdCats, r.holdVendor = 0, nil
+		return
+	}
+	el := ScriptSrc
+	if !hasSrc {
+		el = ScriptInline
+	}
+	r.applyDecision(b, t, d, el, exec)
+}
+
+// scanInline looks for signatures in the held script's content up to end.
+func (r *Rewriter) scanInline(b []byte, end int) {
+	if end <= r.sigFrom {
+		return
+	}
+	from := max(r.sigFrom-r.cfg.Rules.InlineOverlap(), r.holdBody)
+	r.cfg.Rules.ScanInline(b[:end], from, func(v *rules.Vendor) {
+		if r.holdVendor == nil {
+			r.holdVendor = v
+		}
+		r.holdCats = r.holdCats.With(v.Category)
+	})
+	r.sigFrom = end
+}
+
+// decideInline writes the held inline script out up to end, neutralised or
+// stripped when its signatures say so. closed says end is the '<' of its
+// end tag.
+func (r *Rewriter) decideInline(b []byte, end int, closed bool) {
+	if !lexTag(b, r.holdStart, &r.t) { // cannot fail: it lexed before
+		r.emitTo(b, end)
+		return
+	}
+	d := decision{cats: r.holdCats, vendor: r.holdVendor}
+	if d.cats == 0 {
+		r.emitTo(b, end)
+		return
+	}
+	r.applyDecision(b, &r.t, d, ScriptInline, true)
+	// A stripped script drops its content and end tag; applyDecision set
+	// r.drop for that.
+	if closed {
+		r.endContent(b, end)
+	} else {
+		r.emitTo(b, end)
+	}
+}
+
+// srcElement handles elements that load their src (or object's data).
+func (r *Rewriter) srcElement(b []byte, t *tag, el Element) {
+	d, marked := r.markedDecision(b, t)
+	if !marked {
+		attr := "src"
+		if el == Object {
+			attr = "data"
+		}
+		if u, ok := attrValue(b, t, attr, &r.valA); ok {
+			d = r.classifyURL(u, el)
+		}
+		if d.cats == 0 && el == Img {
+			if set, ok := attrValue(b, t, "srcset", &r.valB); ok {
+				forEachSrcsetURL(set, func(u []byte) bool {
+					d = r.classifyURL(u, el)
+					return d.cats == 0
+				})
+			}
+		}
+	}
+	r.applyDecision(b, t, d, el, false)
+	if r.drop && (el == Img || el == Embed) {
+		r.drop = false // void elements: nothing to drop after the tag
+	}
+}
+
+// forEachSrcsetURL calls f with each candidate URL of a srcset value until f
+// returns false.
+func forEachSrcsetURL(set []byte, f func([]byte) bool) {
+	for len(set) > 0 {
+		set = bytes.TrimLeft(set, " \t\n\r\f,")
+		end := bytes.IndexAny(set, " \t\n\r\f")
+		if end < 0 {
+			end = len(set)
+		}
+		u := bytes.TrimRight(set[:end], ",")
+		if len(u) > 0 && !f(u) {
+			return
+		}
+		set = set[end:]
+		if i := bytes.IndexByte(set, ','); i >= 0 {
+			set = set[i+1:]
+		} else {
+			return
+		}
+	}
+}
+
+// nextToken splits the first white-space-separated token off s.
+func nextToken(s []byte) (tok, rest []byte) {
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	j := i
+	for j < len(s) && !isSpace(s[j]) {
+		j++
+	}
+	return s[i:j], s[j:]
+}
+
+// linkElement handles <link> elements that fetch or connect.
+func (r *Rewriter) linkElement(b []byte, t *tag) {
+	d, marked := r.markedDecision(b, t)
+	if !marked {
+		rel, _ := attrValue(b, t, "rel", &r.valA)
+		href, ok := attrValue(b, t, "href", &r.valB)
+		if !ok {
+			return
+		}
+		hint, fetch := false, false
+		for rest := rel; len(rest) > 0; {
+			var tok []byte
+			tok, rest = nextToken(rest)
+			switch {
+			case equalFold(tok, "preconnect"), equalFold(tok, "dns-prefetch"):
+				hint = true
+			case equalFold(tok, "stylesheet"), equalFold(tok, "preload"), equalFold(tok, "prefetch"),
+				equalFold(tok, "modulepreload"), equalFold(tok, "prerender"), equalFold(tok, "icon"):
+				fetch = true
+			}
+		}
+		switch {
+		case fetch:
+			d = r.classifyURL(href, Link)
+		case hint:
+			host, _ := rules.SplitURL(href, r.hostBuf[:0])
+			if v, cats := r.cfg.Rules.MatchHost(host); v != nil {
+				if cats&r.page.Accepted != 0 {
+					return // one of the vendors it serves is accepted
+				}
+				d = decision{cats: rules.SetOf(v.Category), vendor: v}
+			}
+		}
+	}
+	r.applyDecision(b, t, d, Link, false)
+	r.drop = false // void element
+}
+
+// applyDecision neutralises, strips or passes the element whose start tag
+// is t. script says the element is an executable script.
+func (r *Rewriter) applyDecision(b []byte, t *tag, d decision, el Element, script bool) {
+	blocked, cat := r.blocked(d)
+	if !blocked {
+		return
+	}
+	act := r.action(d, el)
+	r.observe(Event{Action: act, Element: el, Vendor: d.vendor, Category: cat})
+	switch act {
+	case Stripped:
+		r.emitTo(b, t.start)
+		r.skipTo(t.end)
+		r.drop = true // the caller clears it for void elements
+	case Neutralised:
+		if edited, changed := r.neutraliseTag(b, t, d, el, script); changed {
+			r.emitTo(b, t.start)
+			r.put(edited)
+			r.skipTo(t.end)
+		}
+	}
+}
+
+// neutraliseTag returns the start tag t made inert: the attributes that load
+// or run something renamed with AttrPrefix, a script's type set to
+// InertType, and the category and vendor recorded. The new attributes go
+// right after the tag name, where nothing else can change their meaning.
+func (r *Rewriter) neutraliseTag(b []byte, t *tag, d decision, el Element, script bool) ([]byte, bool) {
+	e := append(r.edit[:0], b[t.start:t.nameEnd]...)
+	added := len(e)
+	if script {
+		e = append(e, ` type="`+InertType+`"`...)
+	}
+	if !d.marked {
+		e = append(e, " "+AttrCategory+`="`...)
+		e = append(e, d.cats.String()...) // precomputed: no allocation
+		e = append(e, '"')
+		if d.vendor != nil {
+			e = append(e, " "+AttrVendor+`="`...)
+			e = append(e, d.vendor.ID...)
+			e = append(e, '"')
+		}
+	}
+	changed := len(e) > added
+	last := t.nameEnd
+	for _, a := range t.attrs {
+		if !renamed(b[a.nameStart:a.nameEnd], el, script) {
+			continue
+		}
+		e = append(e, b[last:a.nameStart]...)
+		e = append(e, AttrPrefix...)
+		e = lowerCopy(b[a.nameStart:a.nameEnd], e)
+		last = a.nameEnd
+		changed = true
+	}
+	e = append(e, b[last:t.end]...)
+	r.edit = e
+	return e, changed
+}
+
+// renamed reports whether an attribute must move out of the way to make
+// the element inert.
+func renamed(name []byte, el Element, script bool) bool {
+	switch el {
+	case ScriptSrc, ScriptInline:
+		return equalFold(name, "src") || script && equalFold(name, "type")
+	case Img:
+		return equalFold(name, "src") || equalFold(name, "srcset")
+	case IFrame, Embed:
+		return equalFold(name, "src")
+	case Object:
+		return equalFold(name, "data")
+	case Link:
+		return equalFold(name, "href")
+	}
+	return false
+}
+
+// fillDeclaration inserts the cookie declaration into an element marked
+// for it, and reports whether t was one.
+func (r *Rewriter) fillDeclaration(b []byte, t *tag) bool {
+	if attrIndex(b, t, AttrDeclaration) < 0 || attrIndex(b, t, AttrFilled) >= 0 || r.cfg.ReportOnly {
+		return false
+	}
+	r.emitTo(b, t.nameEnd)
+	r.put([]byte(" " + AttrFilled))
+	r.emitTo(b, t.end)
+	r.put(r.page.Declaration)
+	return true
+}
+
+// inspectNoscript writes out a held <noscript> element up to end with the
+// elements inside it that end before end decided. With scripting off a browser parses its
+// content as markup, so an <img> or <iframe> in it loads.
+func (r *Rewriter) inspectNoscript(b []byte, end int) {
+	r.emitTo(b, r.holdBody)
+	var t tag
+	for p := r.holdBody; p < end; {
+		k := bytes.IndexByte(b[p:end], '<')
+		if k < 0 {
+			break
+		}
+		p += k
+		if p+3 < end && b[p+1] == '!' && b[p+2] == '-' && b[p+3] == '-' {
+			e, ok := commentEnd(b[:end], p+4, p+4)
+			if !ok {
+				break
+			}
+			p = e
+			continue
+		}
+		if p+1 >= end || !isAlpha(b[p+1]) || !lexTag(b[:end], p, &t) {
+			p++
+			continue
+		}
+		p = t.end
+		switch kindOf(b[t.start+1 : t.nameEnd]) {
+		case kImg:
+			r.srcElement(b, &t, Img)
+		case kEmbed:
+			r.srcElement(b, &t, Embed)
+		case kObject:
+			r.srcElement(b, &t, Object)
+		case kLink:
+			r.linkElement(b, &t)
+		case kIFrame:
+			r.srcElement(b, &t, IFrame)
+			if k, ok := rawEnd(b[:end], p, "iframe"); ok {
+				p = k
+			} else {
+				p = end
+			}
+			r.emitTo(b, p)
+			if r.drop {
+				r.drop = false
+				r.dropEndTag = false
+				if lexTag(b[:end], p, &t) {
+					p = t.end
+					r.skipTo(p)
+				}
+			}
+		}
+	}
+	r.emitTo(b, end)
+}

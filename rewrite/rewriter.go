@@ -1,0 +1,475 @@
+// Package rewrite neutralises tracking elements in an HTML stream.
+//
+// A Rewriter sits between an HTML body and its destination: bytes written to
+// it come out on the other side, unchanged except for the elements the rules
+// say belong to a category the visitor has not accepted. Those become inert
+// but restorable (see README, "Attribute contract"), or are removed when the
+// operator chose to strip their category. The rewriter also inserts the
+// banner's hooks into whole documents.
+//
+// The scanner is purpose-built rather than a DOM or a general tokenizer: it
+// jumps between '<' bytes, fully lexes only tags, and follows the raw-text
+// states of script, style, textarea, title and friends, so the bytes it
+// does not edit pass through as they came and memory stays bounded whatever
+// the page size. It follows the WHATWG tokenizer; the differential fuzz
+// test holds it to golang.org/x/net/html.
+package rewrite
+
+import (
+	"bytes"
+	"io"
+
+	"github.com/consentgate/consentgate/rules"
+)
+
+// Config is what every response rewritten by one handler shares. It must not
+// change once rewriters use it.
+type Config struct {
+	// Rules classify elements.
+	Rules *rules.Ruleset
+	// Strip holds the categories whose elements are removed from the page
+	// instead of being made inert (restorable).
+	Strip rules.Set
+	// BlockUnknown puts third-party scripts that no rule knows into the
+	// unclassified category; otherwise they run and are only reported.
+	BlockUnknown bool
+	// ReportOnly changes nothing: every decision is reported with a Would*
+	// action, and no hook is inserted.
+	ReportOnly bool
+	// MaxHold bounds the bytes of an inline script or noscript element held
+	// back while its content is inspected (default DefaultMaxHold).
+	MaxHold int
+}
+
+// DefaultMaxHold is the default hold limit: larger inline scripts are
+// decided on their first DefaultMaxHold bytes.
+const DefaultMaxHold = 1 << 20
+
+// Page is what differs per response.
+type Page struct {
+	// Accepted holds the categories the visitor accepted. Necessary is
+	// always accepted.
+	Accepted rules.Set
+	// Host is the page's host (a port is ignored), to tell third-party
+	// scripts from the site's own.
+	Host string
+	// HeadStart is inserted right after <head>, or else before the first
+	// script, <body> or the end of a whole document.
+	HeadStart []byte
+	// HeadEnd is inserted before </head>, or else right after <body>, or at
+	// the end of a whole document.
+	HeadEnd []byte
+	// BodyStart is inserted right after <body>, or at the end of a whole
+	// document without one.
+	BodyStart []byte
+	// Declaration fills every element carrying a data-consent-declaration
+	// attribute (nil: leave them alone).
+	Declaration []byte
+	// Observer, if set, receives every decision.
+	Observer Observer
+}
+
+type state uint8
+
+const (
+	stData         state = iota
+	stBogus              // bogus comment or doctype: up to '>'
+	stComment            // <!-- ... -->
+	stRawText            // RAWTEXT or RCDATA element content, up to </rawName
+	stScript             // script content passed on (or dropped)
+	stScriptHold         // inline script content held for inspection
+	stNoscriptHold       // noscript content held for inspection
+	stPlaintext          // everything up to the end
+)
+
+// Rewriter rewrites one HTML response. Write the body to it, then call Close.
+// It is not safe for concurrent use.
+type Rewriter struct {
+	w    io.Writer
+	cfg  *Config
+	page Page
+
+	carry []byte // unprocessed bytes kept from the last Write
+	out   []byte // output batched for w
+	err   error  // first write error; sticks
+
+	st      state
+	pos     int // where scanning resumes, as an offset into the buffer
+	emitted int // buffer bytes before this are written or dropped
+
+	drop       bool // dropping the current element's content (strip)
+	dropEndTag bool // drop the next end tag: the stripped element's
+
+	rawName     string      // stRawText: the element whose end tag ends it
+	sst         scriptState // stScript, stScriptHold
+	commentBody int         // stComment: offset of the comment body
+
+	holdStart  int           // '<' of the held element's start tag
+	holdBody   int           // first byte of its content
+	sigFrom    int           // inline signatures are scanned up to here
+	holdCats   rules.Set     // categories of the signatures found
+	holdVendor *rules.Vendor // vendor of the first signature found
+	inspect    bool          // inline scripts must be held and inspected
+
+	document      bool // saw a doctype, <html>, <head> or <body>
+	headStartDone bool
+	headEndDone   bool
+	bodyDone      bool
+
+	t                tag    // scratch for lexing
+	valA, valB, valC []byte // scratch for decoded attribute values
+	edit             []byte // scratch for an edited tag
+	hostBuf          []byte // scratch for lower-casing hosts
+	pageSite         string // registrable domain of page.Host, computed lazily
+}
+
+// New returns a Rewriter writing to w.
+func New(w io.Writer, cfg *Config, page Page) *Rewriter {
+	r := &Rewriter{}
+	r.Reset(w, cfg, page)
+	return r
+}
+
+// maxKeptBuffer is the largest scratch buffer a reset Rewriter keeps, so a
+// pooled rewriter does not pin the memory of one huge inline script.
+const maxKeptBuffer = 64 << 10
+
+// Reset prepares r for a new response, reusing its buffers.
+func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
+	carry, out, edit, attrs := r.carry[:0], r.out[:0], r.edit[:0], r.t.attrs[:0]
+	if cap(carry) > maxKeptBuffer {
+		carry = nil
+	}
+	if cap(edit) > maxKeptBuffer {
+		edit = nil
+	}
+	if out == nil {
+		out = make([]byte, 0, 8<<10)
+	}
+	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit}
+	r.t.attrs = attrs
+	r.page.Accepted = r.page.Accepted.With(rules.Necessary)
+	// With every category accepted an inline script can only be reported,
+	// which only report-only mode does.
+	r.inspect = cfg.Rules.HasInline() && (cfg.ReportOnly || !r.page.Accepted.Contains(rules.AllSet))
+}
+
+// Write rewrites p. Output is written to the destination before Write
+// returns, except for an incomplete tag at the end of p and the content
+// of an element still under inspection, which wait for more input.
+func (r *Rewriter) Write(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	b := p
+	if len(r.carry) > 0 {
+		r.carry = append(r.carry, p...)
+		b = r.carry
+	}
+	keep := r.process(b, false)
+	r.flushOut()
+	r.keep(b, keep)
+	if r.err != nil {
+		return 0, r.err
+	}
+	return len(p), nil
+}
+
+// Close rewrites what is still held back and writes it out. It does not
+// close the destination.
+func (r *Rewriter) Close() error {
+	if r.err != nil {
+		return r.err
+	}
+	b := r.carry
+	r.process(b, true)
+	r.carry = r.carry[:0]
+	if r.document && !r.cfg.ReportOnly {
+		r.insertHeadStart()
+		r.insertHeadEnd()
+		if !r.bodyDone {
+			r.bodyDone = true
+			r.put(r.page.BodyStart)
+		}
+	}
+	r.flushOut()
+	return r.err
+}
+
+// keep carries b[n:] over to the next Write and moves every offset.
+func (r *Rewriter) keep(b []byte, n int) {
+	rest := b[n:]
+	if len(r.carry) > 0 {
+		r.carry = r.carry[:copy(r.carry, rest)]
+	} else {
+		r.carry = append(r.carry[:0], rest...)
+	}
+	r.pos -= n
+	r.emitted -= n
+	r.commentBody -= n
+	r.holdStart -= n
+	r.holdBody -= n
+	r.sigFrom -= n
+}
+
+// put queues x for the destination.
+func (r *Rewriter) put(x []byte) {
+	if len(x) == 0 || r.err != nil {
+		return
+	}
+	if len(r.out)+len(x) > cap(r.out) {
+		r.flushOut()
+		if len(x) >= cap(r.out)/4 {
+			_, r.err = r.w.Write(x)
+			return
+		}
+	}
+	r.out = append(r.out, x...)
+}
+
+func (r *Rewriter) flushOut() {
+	if len(r.out) > 0 && r.err == nil {
+		_, r.err = r.w.Write(r.out)
+	}
+	r.out = r.out[:0]
+}
+
+// emitTo passes b[r.emitted:j] on, or drops it while stripping.
+func (r *Rewriter) emitTo(b []byte, j int) {
+	if j <= r.emitted {
+		return
+	}
+	if !r.drop {
+		r.put(b[r.emitted:j])
+	}
+	r.emitted = j
+}
+
+// skipTo drops b[r.emitted:j] after emitting nothing of it.
+func (r *Rewriter) skipTo(j int) { r.emitted = j }
+
+// process scans b from r.pos and returns how many bytes of b are done: the
+// rest must be kept for the next call. With eof, everything is done.
+func (r *Rewriter) process(b []byte, eof bool) int {
+	p := r.pos
+	defer func() { r.pos = p }()
+	incomplete := func(at int) int {
+		if eof {
+			r.emitTo(b, len(b))
+			p = len(b)
+			return len(b)
+		}
+		r.emitTo(b, at)
+		p = at
+		return at
+	}
+	for {
+		switch r.st {
+		case stData:
+			k := bytes.IndexByte(b[p:], '<')
+			if k < 0 {
+				p = len(b)
+				r.emitTo(b, p)
+				return p
+			}
+			p += k
+			if p+1 >= len(b) {
+				return incomplete(p)
+			}
+			switch c := b[p+1]; {
+			case isAlpha(c):
+				if !lexTag(b, p, &r.t) {
+					return incomplete(p)
+				}
+				p = r.startTag(b, &r.t)
+			case c == '/':
+				if p+2 >= len(b) {
+					return incomplete(p)
+				}
+				switch c2 := b[p+2]; {
+				case c2 == '>':
+					p += 3 // "</>" is ignored by browsers and passes as is
+				case isAlpha(c2):
+					if !lexTag(b, p, &r.t) {
+						return incomplete(p)
+					}
+					p = r.endTag(b, &r.t)
+				default:
+					r.st = stBogus
+					p += 2
+				}
+			case c == '!':
+				if p+3 >= len(b) && !eof {
+					return incomplete(p)
+				}
+				if p+3 < len(b) && b[p+2] == '-' && b[p+3] == '-' {
+					r.st = stComment
+					r.commentBody = p + 4
+					p += 4
+					continue
+				}
+				if len(b)-p < 9 && !eof && bytes.HasPrefix([]byte("<!doctype"), lowerCopy(b[p:], r.hostBuf[:0])) {
+					return incomplete(p)
+				}
+				if len(b)-p >= 9 && equalFold(b[p+2:p+9], "doctype") {
+					r.document = true
+				}
+				r.st = stBogus
+				p += 2
+			case c == '?':
+				r.st = stBogus
+				p += 2
+			default:
+				p++
+			}
+
+		case stBogus:
+			k := bytes.IndexByte(b[p:], '>')
+			if k < 0 {
+				p = len(b)
+				r.emitTo(b, p)
+				return p
+			}
+			p += k + 1
+			r.st = stData
+
+		case stComment:
+			end, ok := commentEnd(b, r.commentBody, p)
+			if !ok {
+				p = len(b)
+				if eof {
+					r.emitTo(b, p)
+					return p
+				}
+				keep := max(r.commentBody, len(b)-3, r.emitted)
+				r.emitTo(b, keep)
+				return keep
+			}
+			p = end
+			r.st = stData
+
+		case stRawText:
+			k, ok := rawEnd(b, p, r.rawName)
+			if !ok {
+				return r.contentIncomplete(b, &p, k, eof)
+			}
+			p = k
+			r.endContent(b, k)
+
+		case stScript:
+			k, ok, sst := scriptEnd(b, p, r.sst)
+			r.sst = sst
+			if !ok {
+				return r.contentIncomplete(b, &p, k, eof)
+			}
+			p = k
+			r.endContent(b, k)
+
+		case stScriptHold:
+			// Only the first maxHold bytes of the content are inspected, so
+			// the decision does not depend on how the body was cut into
+			// writes.
+			limit := r.holdBody + r.maxHold()
+			k, ok, sst := scriptEnd(b, p, r.sst)
+			r.sst = sst
+			r.scanInline(b, min(k, limit))
+			switch {
+			case ok:
+				if k > limit {
+					r.observe(Event{Action: Uninspected, Element: ScriptInline})
+				}
+				r.decideInline(b, k, true)
+				p = k
+				r.st = stData
+			case eof:
+				r.decideInline(b, len(b), false)
+				r.emitTo(b, len(b))
+				p = len(b)
+				return p
+			case k > limit:
+				r.observe(Event{Action: Uninspected, Element: ScriptInline})
+				r.decideInline(b, k, false)
+				r.st = stScript
+				p = k
+			default:
+				p = k
+				return r.holdStart
+			}
+
+		case stNoscriptHold:
+			limit := r.holdBody + r.maxHold()
+			k, ok := rawEnd(b, p, "noscript")
+			switch {
+			case ok:
+				if k > limit {
+					r.observe(Event{Action: Uninspected, Element: Noscript})
+				}
+				r.inspectNoscript(b, min(k, limit))
+				r.emitTo(b, k)
+				p = k
+				r.st = stData
+			case eof:
+				r.inspectNoscript(b, min(len(b), limit))
+				r.emitTo(b, len(b))
+				p = len(b)
+				return p
+			case k > limit:
+				r.observe(Event{Action: Uninspected, Element: Noscript})
+				r.inspectNoscript(b, limit)
+				r.emitTo(b, k)
+				r.st, r.rawName = stRawText, "noscript"
+				p = k
+			default:
+				p = k
+				return r.holdStart
+			}
+
+		case stPlaintext:
+			p = len(b)
+			r.emitTo(b, p)
+			return p
+		}
+	}
+}
+
+// contentIncomplete handles a raw-text or script element whose end is not in
+// b yet: pass on (or drop) everything up to resume and keep the rest.
+func (r *Rewriter) contentIncomplete(b []byte, p *int, resume int, eof bool) int {
+	if eof {
+		resume = len(b)
+	}
+	r.emitTo(b, resume)
+	*p = resume
+	return resume
+}
+
+// endContent is called at the '<' of the end tag that closes a raw-text or
+// script element.
+func (r *Rewriter) endContent(b []byte, k int) {
+	r.emitTo(b, k)
+	if r.drop {
+		r.drop = false
+		r.dropEndTag = true
+	}
+	r.st = stData
+}
+
+func (r *Rewriter) maxHold() int {
+	if r.cfg.MaxHold > 0 {
+		return r.cfg.MaxHold
+	}
+	return DefaultMaxHold
+}
+
+func (r *Rewriter) observe(e Event) {
+	if r.page.Observer != nil {
+		r.page.Observer.Observe(e)
+	}
+}
+
+func lowerCopy(b, dst []byte) []byte {
+	for _, c := range b {
+		dst = append(dst, lower(c))
+	}
+	return dst
+}
