@@ -1,0 +1,357 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/transform"
+
+	"github.com/consentgate/consentgate/rewrite"
+)
+
+// responseWriter decides once, when the header goes out, whether a response
+// is rewritten. HTML bodies of a status that carries content flow through
+// the content decoder (if the upstream compressed them), a transcoder (for
+// the rare charsets that are not ASCII-compatible) and the rewriter; every
+// other response passes through untouched and unbuffered.
+type responseWriter struct {
+	*caddyhttp.ResponseWriterWrapper
+	h *Handler
+	r *http.Request
+	v *visit
+
+	status      int  // status given to WriteHeader, 0 before
+	decided     bool // the rewrite decision is taken and the header written
+	rewriting   bool
+	reportOnly  bool // bytes pass untouched; a copy is inspected
+	swallow     bool // the body is replaced by an error page
+	wroteBody   bool
+	pipeline    io.Writer // where body bytes go when rewriting or inspecting
+	closers     []io.Closer
+	rw          *rewrite.Rewriter
+	err         error
+}
+
+// WriteHeader records the status. The header is written downstream at once,
+// unless the response needs its first bytes sniffed: no Content-Type and a
+// status with content.
+func (w *responseWriter) WriteHeader(status int) {
+	if w.decided {
+		return
+	}
+	if status >= 100 && status <= 199 {
+		// Informational responses (103 Early Hints) go out at once; their
+		// Link headers must not reveal the visitor to trackers either.
+		w.filterLinks()
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.status = status
+	if w.Header().Get("Content-Type") != "" || !bodyAllowed(w.r.Method, status) {
+		w.decide(nil)
+	}
+}
+
+func bodyAllowed(method string, status int) bool {
+	return method != http.MethodHead && status != http.StatusNoContent && status != http.StatusNotModified && status != http.StatusPartialContent
+}
+
+// Write passes p on, through the rewriter when the response is HTML.
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.decided {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		w.decide(p)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	w.wroteBody = true
+	switch {
+	case w.swallow:
+		return len(p), nil
+	case w.reportOnly:
+		n, err := w.ResponseWriter.Write(p)
+		if w.pipeline != nil {
+			if _, ierr := w.pipeline.Write(p[:n]); ierr != nil {
+				w.h.logger.Debug("report-only inspection stopped", zap.Error(ierr))
+				w.pipeline = nil
+			}
+		}
+		return n, err
+	case w.rewriting:
+		if _, err := w.pipeline.Write(p); err != nil {
+			w.err = err
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps sendfile for responses that pass through.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.decided && w.Header().Get("Content-Type") != "" {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		w.decide(nil)
+	}
+	if w.decided && !w.rewriting && !w.reportOnly && !w.swallow && w.err == nil {
+		n, err := w.ResponseWriterWrapper.ReadFrom(r)
+		if n > 0 {
+			w.wroteBody = true
+		}
+		return n, err
+	}
+	return io.Copy(writerOnly{w}, r)
+}
+
+// writerOnly hides ReadFrom so io.Copy does not recurse.
+type writerOnly struct{ io.Writer }
+
+// FlushError flushes what the rewriter has written. Content still held for
+// inspection (an inline script cut by the flush) follows with later writes.
+func (w *responseWriter) FlushError() error {
+	if !w.decided {
+		if w.status == 0 {
+			return nil // nothing to flush before there is a status
+		}
+		w.decide(nil)
+	}
+	//nolint:bodyclose
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Close finishes the body: it writes out what the rewriter still holds. It
+// must be called once the next handler returned.
+func (w *responseWriter) Close() error {
+	if !w.decided && w.status != 0 {
+		w.decide(nil)
+	}
+	var errs []error
+	for _, c := range w.closers {
+		if err := c.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	w.closers = nil
+	if w.rw != nil {
+		w.h.rewriters.Put(w.rw)
+		w.rw = nil
+	}
+	if w.err != nil {
+		errs = append(errs, w.err)
+	}
+	return errors.Join(errs...)
+}
+
+// decide takes the rewrite decision for the response and writes the header.
+// first holds the first body bytes, if any, for sniffing.
+func (w *responseWriter) decide(first []byte) {
+	w.decided = true
+	h := w.Header()
+	w.filterLinks()
+
+	ct := h.Get("Content-Type")
+	if ct == "" && len(first) > 0 && bodyAllowed(w.r.Method, w.status) {
+		ct = http.DetectContentType(first)
+		h.Set("Content-Type", ct)
+	}
+	if w.status == http.StatusNotModified {
+		// A 304 (which often lacks a Content-Type) stands for the
+		// representation the client holds. When that was a page we
+		// rewrote, its ETag carries our suffix: give it back, with the
+		// same Vary, or the client would store an ETag without it.
+		if w.v.variantRevalidation {
+			w.markVariant(h)
+		}
+		w.ResponseWriter.WriteHeader(w.status)
+		return
+	}
+	mediaType, params, _ := mime.ParseMediaType(ct)
+	html := mediaType == "text/html" || mediaType == "application/xhtml+xml"
+	if !html || w.v.excluded {
+		w.ResponseWriter.WriteHeader(w.status)
+		return
+	}
+	if w.status == http.StatusPartialContent {
+		w.ResponseWriter.WriteHeader(w.status)
+		return
+	}
+
+	enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
+	if enc == "identity" {
+		enc = ""
+	}
+	open, decodable := decodableEncodings[enc]
+	if enc != "" && !decodable {
+		w.failClosed(fmt.Sprintf("upstream sent HTML with content encoding %q, which the consent gateway cannot decode", enc))
+		return
+	}
+
+	if w.h.ReportOnly {
+		// Nothing changes: the original bytes pass; a copy is inspected.
+		w.ResponseWriter.WriteHeader(w.status)
+		if bodyAllowed(w.r.Method, w.status) {
+			w.reportOnly = true
+			w.pipeline = w.buildPipeline(io.Discard, open, enc, params["charset"])
+		}
+		return
+	}
+
+	// The body will differ from what the upstream described.
+	h.Del("Content-Length")
+	h.Del("Accept-Ranges")
+	if enc != "" {
+		h.Del("Content-Encoding")
+	}
+	if cs := params["charset"]; cs != "" && needsTranscoding(cs) {
+		params["charset"] = "utf-8"
+		h.Set("Content-Type", mime.FormatMediaType(mediaType, params))
+	}
+	w.markVariant(h)
+	markPrivate(h)
+	w.ResponseWriter.WriteHeader(w.status)
+	if !bodyAllowed(w.r.Method, w.status) {
+		return // HEAD: the same headers as GET, no body
+	}
+	w.rewriting = true
+	w.pipeline = w.buildPipeline(w.ResponseWriter, open, enc, params["charset"])
+}
+
+// buildPipeline chains decoder, transcoder and rewriter in front of dst.
+func (w *responseWriter) buildPipeline(dst io.Writer, open func(io.Reader) (io.Reader, error), enc, charset string) io.Writer {
+	w.rw = w.h.rewriters.Get().(*rewrite.Rewriter)
+	w.rw.Reset(dst, &w.h.rewriteConfig, w.v.page(w.h, w.r))
+	var out io.Writer = w.rw
+	w.closers = append(w.closers, rewriterCloser{w.rw})
+	if charset != "" && needsTranscoding(charset) {
+		if e, err := htmlindex.Get(charset); err == nil {
+			tw := transform.NewWriter(out, e.NewDecoder())
+			w.closers = append([]io.Closer{tw}, w.closers...)
+			out = tw
+		}
+	}
+	if enc != "" {
+		dw := newDecodingWriter(open, out)
+		w.closers = append([]io.Closer{dw}, w.closers...)
+		out = dw
+	}
+	return out
+}
+
+type rewriterCloser struct{ rw *rewrite.Rewriter }
+
+func (c rewriterCloser) Close() error { return c.rw.Close() }
+
+// needsTranscoding reports whether a charset is not ASCII-compatible, so
+// that the scanner (which reads ASCII syntax) and the inserted markup would
+// be wrong in it. Such pages are transcoded to UTF-8.
+func needsTranscoding(charset string) bool {
+	cs := strings.ToLower(strings.TrimSpace(charset))
+	return strings.HasPrefix(cs, "utf-16") || strings.HasPrefix(cs, "utf-32") ||
+		strings.HasPrefix(cs, "iso-2022") || cs == "hz-gb-2312" || cs == "utf-7" ||
+		cs == "csiso2022jp" || cs == "unicodefffe" || cs == "unicode"
+}
+
+// failClosed answers 502 instead of passing HTML the gateway cannot check.
+func (w *responseWriter) failClosed(reason string) {
+	w.h.logger.Error("refusing to pass HTML unchecked", zap.String("reason", reason), zap.String("path", w.r.URL.Path))
+	h := w.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	body := "502 Bad Gateway: " + reason + "\n"
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.ResponseWriter.WriteHeader(http.StatusBadGateway)
+	if w.r.Method != http.MethodHead {
+		_, _ = io.WriteString(w.ResponseWriter, body)
+	}
+	w.swallow = true
+}
+
+// filterLinks drops Link headers that would have the browser contact a
+// tracker the visitor has not accepted.
+func (w *responseWriter) filterLinks() {
+	h := w.Header()
+	links := h.Values("Link")
+	if len(links) == 0 {
+		return
+	}
+	var kept []string
+	changed := false
+	for _, l := range links {
+		out, ch := rewrite.FilterLinkHeader(l, w.h.ruleset, w.v.accepted, w.v.observer.Observe)
+		changed = changed || ch
+		if out != "" {
+			kept = append(kept, out)
+		}
+	}
+	if changed && !w.h.ReportOnly {
+		h.Del("Link")
+		for _, l := range kept {
+			h.Add("Link", l)
+		}
+	}
+}
+
+// markVariant suffixes the ETag with the visitor's variant, so a page
+// rewritten for one consent state is never revalidated for another, and
+// says the response varies with the cookie that holds that state.
+func (w *responseWriter) markVariant(h http.Header) {
+	if etag := h.Get("ETag"); etag != "" {
+		h.Set("ETag", addETagSuffix(etag, w.v.etagSuffix))
+	}
+	if !httpguts.HeaderValuesContainsToken(h["Vary"], "Cookie") {
+		h.Add("Vary", "Cookie")
+	}
+}
+
+// markPrivate keeps shared caches from storing a page rewritten for one
+// visitor's consent.
+func markPrivate(h http.Header) {
+	cc := h.Get("Cache-Control")
+	var keep []string
+	private := false
+	for _, d := range strings.Split(cc, ",") {
+		d = strings.TrimSpace(d)
+		name, _, _ := strings.Cut(strings.ToLower(d), "=")
+		switch name {
+		case "":
+		case "public", "s-maxage", "proxy-revalidate":
+		case "private", "no-store":
+			private = true
+			keep = append(keep, d)
+		default:
+			keep = append(keep, d)
+		}
+	}
+	if !private {
+		keep = append([]string{"private"}, keep...)
+	}
+	h.Set("Cache-Control", strings.Join(keep, ", "))
+}
+
+// addETagSuffix appends suffix inside the quotes of an entity tag.
+func addETagSuffix(etag, suffix string) string {
+	if strings.HasSuffix(etag, `"`) && len(etag) >= 2 {
+		return etag[:len(etag)-1] + suffix + `"`
+	}
+	return etag
+}
