@@ -29,16 +29,16 @@ type responseWriter struct {
 	r *http.Request
 	v *visit
 
-	status      int  // status given to WriteHeader, 0 before
-	decided     bool // the rewrite decision is taken and the header written
-	rewriting   bool
-	reportOnly  bool // bytes pass untouched; a copy is inspected
-	swallow     bool // the body is replaced by an error page
-	wroteBody   bool
-	pipeline    io.Writer // where body bytes go when rewriting or inspecting
-	closers     []io.Closer
-	rw          *rewrite.Rewriter
-	err         error
+	status     int  // status given to WriteHeader, 0 before
+	decided    bool // the rewrite decision is taken and the header written
+	rewriting  bool
+	reportOnly bool // bytes pass untouched; a copy is inspected
+	swallow    bool // the body is replaced by an error page
+	wroteBody  bool
+	pipeline   io.Writer // where body bytes go when rewriting or inspecting
+	closers    []io.Closer
+	rw         *rewrite.Rewriter
+	err        error
 }
 
 // WriteHeader records the status. The header is written downstream at once,
