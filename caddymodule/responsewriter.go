@@ -219,7 +219,8 @@ func (w *responseWriter) decide(first []byte) {
 	if enc != "" {
 		h.Del("Content-Encoding")
 	}
-	if cs := params["charset"]; cs != "" && needsTranscoding(cs) {
+	charset := params["charset"]
+	if charset != "" && needsTranscoding(charset) {
 		params["charset"] = "utf-8"
 		h.Set("Content-Type", mime.FormatMediaType(mediaType, params))
 	}
@@ -230,7 +231,7 @@ func (w *responseWriter) decide(first []byte) {
 		return // HEAD: the same headers as GET, no body
 	}
 	w.rewriting = true
-	w.pipeline = w.buildPipeline(w.ResponseWriter, open, enc, params["charset"])
+	w.pipeline = w.buildPipeline(w.ResponseWriter, open, enc, charset)
 }
 
 // buildPipeline chains decoder, transcoder and rewriter in front of dst.

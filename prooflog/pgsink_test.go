@@ -26,7 +26,7 @@ func pgDSN(t testing.TB) string {
 	dsn := os.Getenv("CONSENTGATE_TEST_PG_DSN")
 	if dsn == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("CONSENTGATE_TEST_PG_DSN is not set but CI=true: CI must start PostgreSQL and export it (see prooflog/testdata/pg-setup.sh)")
+			t.Fatal("CONSENTGATE_TEST_PG_DSN is not set but CI=true: CI must start PostgreSQL and export it (scripts/test.sh does, via scripts/pg-setup.sh)")
 		}
 		t.Skip("set CONSENTGATE_TEST_PG_DSN to run PostgreSQL tests; .ci/run does")
 	}

@@ -411,7 +411,7 @@ func (r *Rewriter) scanInline(b []byte, end int) {
 // stripped when its signatures say so. closed says end is the '<' of its
 // end tag.
 func (r *Rewriter) decideInline(b []byte, end int, closed bool) {
-	if !lexTag(b, r.holdStart, &r.t) { // cannot fail: it lexed before
+	if !lexTag(b, r.holdStart, &r.t, true) { // cannot fail: it lexed before
 		r.emitTo(b, end)
 		return
 	}
@@ -640,7 +640,7 @@ func (r *Rewriter) inspectNoscript(b []byte, end int) {
 			p = e
 			continue
 		}
-		if p+1 >= end || !isAlpha(b[p+1]) || !lexTag(b[:end], p, &t) {
+		if p+1 >= end || !isAlpha(b[p+1]) || !lexTag(b[:end], p, &t, true) {
 			p++
 			continue
 		}
@@ -665,7 +665,7 @@ func (r *Rewriter) inspectNoscript(b []byte, end int) {
 			if r.drop {
 				r.drop = false
 				r.dropEndTag = false
-				if lexTag(b[:end], p, &t) {
+				if lexTag(b[:end], p, &t, false) {
 					p = t.end
 					r.skipTo(p)
 				}

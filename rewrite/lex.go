@@ -54,10 +54,26 @@ type tag struct {
 	attrs      []attr
 }
 
+// Byte classes of the tag lexer.
+const (
+	clSpace = 1 << iota // white space
+	clEnd               // '/' or '>': ends a tag or attribute name
+	clEq                // '='
+)
+
+var class = func() (t [256]uint8) {
+	for _, c := range []byte(" \n\r\t\f") {
+		t[c] = clSpace
+	}
+	t['/'], t['>'], t['='] = clEnd, clEnd, clEq
+	return t
+}()
+
 // lexTag lexes the tag whose '<' is at b[i] (followed by a letter, or by
-// "/" and a letter for an end tag). It appends the attributes to t.attrs.
-// It returns false when b ends inside the tag.
-func lexTag(b []byte, i int, t *tag) bool {
+// "/" and a letter for an end tag). With collect it appends the attributes
+// to t.attrs; without, it only finds where the tag ends. It returns false
+// when b ends inside the tag.
+func lexTag(b []byte, i int, t *tag, collect bool) bool {
 	t.start = i
 	t.attrs = t.attrs[:0]
 	p := i + 1
@@ -65,23 +81,14 @@ func lexTag(b []byte, i int, t *tag) bool {
 		p++
 	}
 	// Tag name: up to white space, '/' or '>'.
-	for p++; ; p++ {
-		if p >= len(b) {
-			return false
-		}
-		c := b[p]
-		if isSpace(c) {
-			t.nameEnd = p
-			p++
-			break
-		}
-		if c == '/' || c == '>' {
-			t.nameEnd = p
-			break
-		}
+	for p++; p < len(b) && class[b[p]]&(clSpace|clEnd) == 0; p++ {
 	}
+	if p >= len(b) {
+		return false
+	}
+	t.nameEnd = p
 	for {
-		for p < len(b) && isSpace(b[p]) {
+		for p < len(b) && class[b[p]] == clSpace {
 			p++
 		}
 		if p >= len(b) {
@@ -93,23 +100,16 @@ func lexTag(b []byte, i int, t *tag) bool {
 		}
 		// Attribute name: an '=' is part of the name only as its first byte.
 		ks := p
-		for ; ; p++ {
-			if p >= len(b) {
-				return false
-			}
-			c := b[p]
-			if c == '=' {
-				if p == ks {
-					continue
-				}
-				break
-			}
-			if isSpace(c) || c == '/' || c == '>' {
-				break
-			}
+		for p++; p < len(b) && class[b[p]] == 0; p++ {
+		}
+		if p >= len(b) {
+			return false
+		}
+		if b[ks] == '/' {
+			p = ks // a lone solidus: an empty name, consumed below
 		}
 		a := attr{nameStart: ks, nameEnd: p, valStart: p, valEnd: p}
-		for p < len(b) && isSpace(b[p]) {
+		for p < len(b) && class[b[p]] == clSpace {
 			p++
 		}
 		if p >= len(b) {
@@ -120,7 +120,7 @@ func lexTag(b []byte, i int, t *tag) bool {
 			p++ // a solidus after a name ends the attribute
 		case '=':
 			p++
-			for p < len(b) && isSpace(b[p]) {
+			for p < len(b) && class[b[p]] == clSpace {
 				p++
 			}
 			if p >= len(b) {
@@ -138,22 +138,18 @@ func lexTag(b []byte, i int, t *tag) bool {
 				p += k + 2
 			default:
 				a.valStart, a.hasVal = p, true
-				for p++; ; p++ {
-					if p >= len(b) {
-						return false
-					}
-					if c := b[p]; isSpace(c) {
-						a.valEnd = p
-						p++
-						break
-					} else if c == '>' {
-						a.valEnd = p
-						break
-					}
+				for p++; p < len(b) && class[b[p]]&clSpace == 0 && b[p] != '>'; p++ {
+				}
+				if p >= len(b) {
+					return false
+				}
+				a.valEnd = p
+				if b[p] != '>' {
+					p++
 				}
 			}
 		}
-		if a.nameEnd > a.nameStart {
+		if collect && a.nameEnd > a.nameStart {
 			t.attrs = append(t.attrs, a)
 		}
 	}

@@ -98,7 +98,9 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 							live = append(live, "script "+src)
 						}
 					}
-					if !inNoscript {
+					// A script with a src never runs its inline text, even
+					// when the src is empty or fails.
+					if _, hasSrc := o.attr("src"); !inNoscript && !hasSrc {
 						script = &o
 					}
 				case "img", "iframe", "embed":

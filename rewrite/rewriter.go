@@ -130,6 +130,10 @@ func New(w io.Writer, cfg *Config, page Page) *Rewriter {
 	return r
 }
 
+// outBufferSize is the size of the output buffer: the size reverse_proxy
+// copies with, so one upstream read makes one downstream write.
+const outBufferSize = 32 << 10
+
 // maxKeptBuffer is the largest scratch buffer a reset Rewriter keeps, so a
 // pooled rewriter does not pin the memory of one huge inline script.
 const maxKeptBuffer = 64 << 10
@@ -144,7 +148,7 @@ func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 		edit = nil
 	}
 	if out == nil {
-		out = make([]byte, 0, 8<<10)
+		out = make([]byte, 0, outBufferSize)
 	}
 	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit}
 	r.t.attrs = attrs
@@ -217,9 +221,12 @@ func (r *Rewriter) put(x []byte) {
 	if len(x) == 0 || r.err != nil {
 		return
 	}
+	// Output is gathered into one buffer so that a Write makes about one
+	// write downstream (each of which may be a chunk and a syscall), not
+	// one per piece between edits.
 	if len(r.out)+len(x) > cap(r.out) {
 		r.flushOut()
-		if len(x) >= cap(r.out)/4 {
+		if len(x) >= cap(r.out) {
 			_, r.err = r.w.Write(x)
 			return
 		}
@@ -278,7 +285,13 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 			}
 			switch c := b[p+1]; {
 			case isAlpha(c):
-				if !lexTag(b, p, &r.t) {
+				// Attributes are recorded only for tags that may need them.
+				n := p + 2
+				for n < len(b) && class[b[n]]&(clSpace|clEnd) == 0 {
+					n++
+				}
+				collect := r.page.Declaration != nil || kindOf(b[p+1:n]) != kOther
+				if !lexTag(b, p, &r.t, collect) {
 					return incomplete(p)
 				}
 				p = r.startTag(b, &r.t)
@@ -290,7 +303,7 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 				case c2 == '>':
 					p += 3 // "</>" is ignored by browsers and passes as is
 				case isAlpha(c2):
-					if !lexTag(b, p, &r.t) {
+					if !lexTag(b, p, &r.t, false) {
 						return incomplete(p)
 					}
 					p = r.endTag(b, &r.t)

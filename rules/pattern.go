@@ -148,7 +148,12 @@ func globFull(pattern, s string) bool {
 // fragment, userinfo and port. Backslashes count as slashes, as they do
 // for http(s) in browsers. The returned slices may alias u or scratch.
 func SplitURL(u []byte, scratch []byte) (host, pathq []byte) {
-	u = bytes.TrimFunc(u, isASCIISpaceRune)
+	for len(u) > 0 && isASCIISpace(u[0]) {
+		u = u[1:]
+	}
+	for len(u) > 0 && isASCIISpace(u[len(u)-1]) {
+		u = u[:len(u)-1]
+	}
 	if i := bytes.IndexByte(u, '#'); i >= 0 {
 		u = u[:i]
 	}
@@ -214,8 +219,8 @@ func stripScheme(u []byte) ([]byte, bool) {
 
 func isSlash(c byte) bool { return c == '/' || c == '\\' }
 
-func isASCIISpaceRune(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f'
+func isASCIISpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
 }
 
 func hasUpper(b []byte) bool {

@@ -205,10 +205,11 @@ func (rs *Ruleset) MatchHost(host []byte) (*Vendor, Set) {
 	return best.vendor, cats
 }
 
-// ScanInline calls found for the vendor of every inline signature in
-// body[from:]. To scan a body that grows, pass from = the previous length
-// minus InlineOverlap(), so a signature split across the growth is found;
-// the same vendor may then be reported more than once.
+// ScanInline calls found for the vendor of every inline signature found in
+// body, looking at matches that end after from. To scan a body that grows,
+// pass from = the previous length minus InlineOverlap(), so a signature
+// split across the growth is found; the same vendor may then be reported
+// more than once.
 func (rs *Ruleset) ScanInline(body []byte, from int, found func(*Vendor)) {
 	rs.sigs.scan(body, from, func(s *signature) { found(s.vendor) })
 }

@@ -2,7 +2,7 @@
 # Starts a local PostgreSQL (Debian's packaged cluster) for the prooflog
 # tests and prints the environment they read, for eval:
 #
-#   eval "$(bash prooflog/testdata/pg-setup.sh)"
+#   eval "$(bash scripts/pg-setup.sh)"
 #
 # Installs the postgresql package when it is missing (needs root and the
 # Debian package registry). Idempotent: a running cluster is reused.
