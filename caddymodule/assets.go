@@ -3,10 +3,10 @@ package caddymodule
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"html"
 	"net/http"
 	"strconv"
+
+	"github.com/consentgate/consentgate/banner"
 )
 
 // asset is a file the gateway serves under its reserved prefix.
@@ -16,34 +16,15 @@ type asset struct {
 	etag        string
 }
 
-// assetSet holds the banner's assets, addressed by a name that carries a
-// hash of their content, so they can be cached for a year.
-type assetSet struct {
-	byName   map[string]*asset
-	headTags []byte // inserted before </head>
-}
-
-const (
-	bannerCSS = `#consentgate-banner{position:fixed;left:0;right:0;bottom:0;z-index:2147483000}`
-	bannerJS  = `document.documentElement.dataset.consentgate="1";`
-)
-
-func newAssetSet(prefix string) (*assetSet, error) {
-	s := &assetSet{byName: make(map[string]*asset)}
-	css := s.add("banner", ".css", "text/css; charset=utf-8", []byte(bannerCSS))
-	js := s.add("banner", ".js", "text/javascript; charset=utf-8", []byte(bannerJS))
-	s.headTags = []byte(fmt.Sprintf(`<link rel="stylesheet" href="%s"><script src="%s" defer></script>`,
-		html.EscapeString(prefix+css), html.EscapeString(prefix+js)))
-	return s, nil
-}
-
-// add stores an asset and returns its hashed name, e.g. banner.1a2b3c4d5e.css.
-func (s *assetSet) add(base, ext, contentType string, body []byte) string {
-	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:5])
-	name := base + "." + hash + ext
-	s.byName[name] = &asset{body: body, contentType: contentType, etag: `"` + hash + `"`}
-	return name
+// newAssets indexes the banner's assets by name. Their names carry a hash
+// of their content, so they are cached for a year.
+func newAssets(as []banner.Asset) map[string]*asset {
+	m := make(map[string]*asset, len(as))
+	for _, a := range as {
+		sum := sha256.Sum256(a.Body)
+		m[a.Name] = &asset{body: a.Body, contentType: a.ContentType, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+	}
+	return m
 }
 
 // serve answers a request for a hashed asset.

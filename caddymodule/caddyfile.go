@@ -1,13 +1,17 @@
 package caddymodule
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 
+	"github.com/consentgate/consentgate/consent"
 	"github.com/consentgate/consentgate/rules"
 )
 
@@ -41,6 +45,33 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    report_only
 //	    exclude         <path-pattern...>
 //	    max_hold        <size>
+//
+//	    cookie_name     <name>
+//	    cookie_domain   <domain>
+//	    secret          <secret>
+//	    previous_secrets <secret...>
+//	    lifetime        <duration>
+//	    reject_lifetime <duration>
+//	    policy_version  <version>
+//	    policy_change   <text>
+//	    controller      <name>
+//	    policy_url      <url>
+//	    languages       <lang...>
+//	    text            <lang> <key> <text>
+//	    settings_anchor <id>
+//	    consent_mode
+//	    rate_limit      off | <per-minute> [<burst>]
+//	    proof_log {
+//	        dir                 <path>
+//	        postgres            <dsn>
+//	        postgres_owner      <dsn>
+//	        postgres_table      <name>
+//	        checkpoint_every    <records>
+//	        checkpoint_interval <duration>
+//	        rotate_size         <size>
+//	        no_daily_rotation
+//	        retention           <duration>
+//	    }
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -156,11 +187,213 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 
+		case "cookie_name", "cookie_domain", "secret", "policy_version", "policy_change", "controller", "policy_url", "settings_anchor":
+			opt := d.Val()
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			val := d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			if err := h.setStringOption(opt, val); err != nil {
+				return d.Errf("%s: %v", opt, err)
+			}
+
+		case "previous_secrets":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			h.PreviousSecrets = append(h.PreviousSecrets, args...)
+
+		case "lifetime", "reject_lifetime":
+			opt := d.Val()
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(d.Val())
+			if err != nil || dur <= 0 {
+				return d.Errf("%s %q: want a positive duration such as 183d or 4380h", opt, d.Val())
+			}
+			if opt == "lifetime" {
+				h.Lifetime = caddy.Duration(dur)
+			} else {
+				h.RejectLifetime = caddy.Duration(dur)
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+
+		case "languages":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			h.Languages = append(h.Languages, args...)
+
+		case "text":
+			args := d.RemainingArgs()
+			if len(args) != 3 {
+				return d.Errf("text takes a language, a text key and the text, e.g. text nl title \"Cookies\"")
+			}
+			if h.Texts == nil {
+				h.Texts = make(map[string]map[string]string)
+			}
+			if h.Texts[args[0]] == nil {
+				h.Texts[args[0]] = make(map[string]string)
+			}
+			h.Texts[args[0]][args[1]] = args[2]
+
+		case "consent_mode":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.ConsentMode = true
+
+		case "rate_limit":
+			args := d.RemainingArgs()
+			switch {
+			case len(args) == 1 && args[0] == "off":
+				h.RateLimit = &RateLimit{Off: true}
+			case len(args) == 1 || len(args) == 2:
+				rl := &RateLimit{}
+				n, err := strconv.Atoi(args[0])
+				if err != nil || n <= 0 {
+					return d.Errf("rate_limit %q: want off, or decisions per minute and an optional burst", args[0])
+				}
+				rl.PerMinute = n
+				if len(args) == 2 {
+					if rl.Burst, err = strconv.Atoi(args[1]); err != nil || rl.Burst <= 0 {
+						return d.Errf("rate_limit burst %q: want a positive number", args[1])
+					}
+				}
+				h.RateLimit = rl
+			default:
+				return d.ArgErr()
+			}
+
+		case "proof_log":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			pl, err := parseProofLog(d)
+			if err != nil {
+				return err
+			}
+			h.ProofLog = pl
+
 		default:
 			return d.Errf("unknown cookie_consent option %q", d.Val())
 		}
 	}
 	return nil
+}
+
+// setStringOption sets one of the single-valued string options.
+func (h *Handler) setStringOption(opt, val string) error {
+	switch opt {
+	case "cookie_name":
+		if !validCookieName(val) {
+			return fmt.Errorf("%q is not a cookie name (letters, digits and !#$%%&'*+-.^_`|~ only)", val)
+		}
+		h.CookieName = val
+	case "cookie_domain":
+		if strings.ContainsAny(val, " ;,/:") {
+			return fmt.Errorf("%q is not a domain", val)
+		}
+		h.CookieDomain = strings.TrimPrefix(val, ".")
+	case "secret":
+		h.Secret = val
+	case "policy_version":
+		if len(val) > consent.MaxPolicyVersionLen {
+			return fmt.Errorf("at most %d bytes", consent.MaxPolicyVersionLen)
+		}
+		h.PolicyVersion = val
+	case "policy_change":
+		h.PolicyChange = val
+	case "controller":
+		h.Controller = val
+	case "policy_url":
+		h.PolicyURL = val
+	case "settings_anchor":
+		h.SettingsAnchor = val
+	}
+	return nil
+}
+
+// validCookieName reports whether s is a cookie name (an RFC 6265 token).
+func validCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseProofLog reads a proof_log block.
+func parseProofLog(d *caddyfile.Dispenser) (*ProofLogConfig, error) {
+	pl := &ProofLogConfig{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		if opt == "no_daily_rotation" {
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			pl.NoDailyRotation = true
+			continue
+		}
+		if !d.NextArg() {
+			return nil, d.ArgErr()
+		}
+		val := d.Val()
+		if d.NextArg() {
+			return nil, d.ArgErr()
+		}
+		switch opt {
+		case "dir":
+			pl.Dir = val
+		case "postgres":
+			pl.Postgres = val
+		case "postgres_owner":
+			pl.PostgresOwner = val
+		case "postgres_table":
+			pl.PostgresTable = val
+		case "checkpoint_every":
+			n, err := strconv.Atoi(val)
+			if err != nil || n <= 0 {
+				return nil, d.Errf("checkpoint_every %q: want a positive number of records", val)
+			}
+			pl.CheckpointEvery = n
+		case "checkpoint_interval", "retention":
+			dur, err := caddy.ParseDuration(val)
+			if err != nil || dur <= 0 {
+				return nil, d.Errf("%s %q: want a positive duration such as 10m or 548d", opt, val)
+			}
+			if opt == "retention" {
+				pl.Retention = caddy.Duration(dur)
+			} else {
+				pl.CheckpointInterval = caddy.Duration(dur)
+			}
+		case "rotate_size":
+			n, err := humanize.ParseBytes(val)
+			if err != nil || n == 0 {
+				return nil, d.Errf("rotate_size %q: want a size such as 64MiB", val)
+			}
+			pl.RotateSize = int64(n)
+		default:
+			return nil, d.Errf("unknown proof_log option %q", opt)
+		}
+	}
+	if pl.Dir != "" && pl.Postgres != "" {
+		return nil, d.Errf("proof_log: choose dir (a file log) or postgres, not both")
+	}
+	return pl, nil
 }
 
 // parseRuleLine reads "rule <category> <pattern...>", "signature <category>

@@ -12,11 +12,16 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/consentgate/consentgate/banner"
+	"github.com/consentgate/consentgate/consent"
+	"github.com/consentgate/consentgate/ipmask"
+	"github.com/consentgate/consentgate/prooflog"
 	"github.com/consentgate/consentgate/rewrite"
 	"github.com/consentgate/consentgate/rules"
 )
@@ -81,13 +86,94 @@ type Handler struct {
 	// are held back and inspected for tracker signatures. Default 1 MiB.
 	MaxHold int `json:"max_hold,omitempty"`
 
+	// CookieName is the name of the consent cookie. Default: consentgate.
+	CookieName string `json:"cookie_name,omitempty"`
+
+	// CookieDomain, when set, is the consent cookie's Domain, so one
+	// decision covers the subdomains, e.g. example.com.
+	CookieDomain string `json:"cookie_domain,omitempty"`
+
+	// Secret signs consent cookies (at least 32 bytes; placeholders such as
+	// {env.CONSENTGATE_SECRET} work). When empty, a secret is generated once
+	// and kept in Caddy's storage, so restarts and instances sharing the
+	// storage agree.
+	Secret string `json:"secret,omitempty"`
+
+	// PreviousSecrets still verify cookies signed before a rotation.
+	PreviousSecrets []string `json:"previous_secrets,omitempty"`
+
+	// Lifetime is how long a decision accepting an optional category
+	// holds. Default: 183 days (6 months).
+	Lifetime caddy.Duration `json:"lifetime,omitempty"`
+
+	// RejectLifetime is how long a decision accepting only the necessary
+	// holds, after which the visitor is asked again. Default: Lifetime.
+	RejectLifetime caddy.Duration `json:"reject_lifetime,omitempty"`
+
+	// PolicyVersion names the current privacy policy; changing it asks
+	// every visitor again. Default: "1".
+	PolicyVersion string `json:"policy_version,omitempty"`
+
+	// PolicyChange is the line the banner shows when it asks again after a
+	// policy version change, saying what changed.
+	PolicyChange string `json:"policy_change,omitempty"`
+
+	// Controller names who processes the data; the banner says it. When
+	// empty the banner says "this website".
+	Controller string `json:"controller,omitempty"`
+
+	// PolicyURL links the banner to the privacy statement.
+	PolicyURL string `json:"policy_url,omitempty"`
+
+	// Languages are the banner's languages, the default first; the
+	// visitor's Accept-Language picks among them. Default: nl, en.
+	Languages []string `json:"languages,omitempty"`
+
+	// Texts override the banner's texts: language -> text key -> text (see
+	// README for the keys).
+	Texts map[string]map[string]string `json:"texts,omitempty"`
+
+	// SettingsAnchor is the fragment that opens the banner's settings from
+	// any link in the site, e.g. <a href="#cookie-settings">. Default:
+	// cookie-settings.
+	SettingsAnchor string `json:"settings_anchor,omitempty"`
+
+	// ConsentMode emits Google Consent Mode v2 signals (basic mode: Google
+	// tags stay blocked until consent; defaults denied, then updates).
+	ConsentMode bool `json:"consent_mode,omitempty"`
+
+	// RateLimit bounds consent decisions per masked client address:
+	// decisions per minute and burst. Default 30 per minute, bursts of 10.
+	// Set Off to disable (e.g. for load tests).
+	RateLimit *RateLimit `json:"rate_limit,omitempty"`
+
+	// ProofLog configures where decisions are recorded. Default: a file
+	// log under Caddy's data directory.
+	ProofLog *ProofLogConfig `json:"proof_log,omitempty"`
+
 	ruleset       *rules.Ruleset
 	rewriteConfig rewrite.Config
 	enabled       rules.Set
 	exclude       caddyhttp.MatchPath
 	rewriters     *sync.Pool
-	assets        *assetSet
+	assets        map[string]*asset
+	banner        *banner.Banner
+	secrets       *secretSource
+	limiter       *decisionLimiter
+	masker        ipmask.Masker
+	sink          prooflog.Sink
+	offered       rules.Set // the categories a visitor can accept
 	logger        *zap.Logger
+}
+
+// RateLimit bounds consent decisions per masked client address.
+type RateLimit struct {
+	// PerMinute decisions are allowed on average.
+	PerMinute int `json:"per_minute,omitempty"`
+	// Burst decisions may come at once.
+	Burst int `json:"burst,omitempty"`
+	// Off disables the limit.
+	Off bool `json:"off,omitempty"`
 }
 
 // Rule is one of the site's own rules: patterns and signatures that put
@@ -150,8 +236,116 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	h.rewriters = &sync.Pool{New: func() any { return new(rewrite.Rewriter) }}
-	if h.assets, err = newAssetSet(h.Prefix); err != nil {
-		return fmt.Errorf("building banner assets: %w", err)
+	if err := h.provisionConsent(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Defaults of the consent cookie.
+const (
+	DefaultCookieName    = "consentgate"
+	DefaultLifetime      = 183 * 24 * time.Hour
+	DefaultPolicyVersion = "1"
+)
+
+// provisionConsent sets up the banner, the consent cookie's keys, the rate
+// limit and the proof sink.
+func (h *Handler) provisionConsent(ctx caddy.Context) error {
+	if h.CookieName == "" {
+		h.CookieName = DefaultCookieName
+	}
+	if h.Lifetime == 0 {
+		h.Lifetime = caddy.Duration(DefaultLifetime)
+	}
+	if h.PolicyVersion == "" {
+		h.PolicyVersion = DefaultPolicyVersion
+	}
+	// The categories a visitor can accept: the enabled optional ones and
+	// unclassified, in banner order.
+	h.offered = h.enabled
+	var optional []rules.Category
+	for _, c := range h.offered.Categories() {
+		if c != rules.Necessary {
+			optional = append(optional, c)
+		}
+	}
+	controller := h.Controller
+	if controller == "" {
+		controller = defaultController
+	}
+	var err error
+	h.banner, err = banner.New(banner.Config{
+		Prefix:         h.Prefix,
+		Categories:     optional,
+		Languages:      h.Languages,
+		Texts:          h.Texts,
+		Controller:     controller,
+		PolicyURL:      h.PolicyURL,
+		SettingsAnchor: h.SettingsAnchor,
+		ConsentMode:    h.ConsentMode,
+		PolicyChange:   h.PolicyChange,
+		VendorNames:    banner.VendorNamesOf(h.ruleset),
+	})
+	if err != nil {
+		return err
+	}
+	h.assets = newAssets(h.banner.Assets())
+
+	repl := caddy.NewReplacer()
+	h.secrets = &secretSource{
+		storage: ctx.Storage(),
+		template: consent.Codec{
+			Lifetime:       time.Duration(h.Lifetime),
+			RejectLifetime: time.Duration(h.RejectLifetime),
+			PolicyVersion:  h.PolicyVersion,
+		},
+	}
+	if h.Secret != "" {
+		secret := repl.ReplaceKnown(h.Secret, "")
+		if len(secret) < 32 {
+			return fmt.Errorf("secret: at least 32 bytes are needed (got %d after placeholders); generate one with: openssl rand -base64 32", len(secret))
+		}
+		h.secrets.static = []byte(secret)
+	}
+	for i, p := range h.PreviousSecrets {
+		secret := repl.ReplaceKnown(p, "")
+		if len(secret) < 32 {
+			return fmt.Errorf("previous secret %d: at least 32 bytes are needed", i+1)
+		}
+		h.secrets.previous = append(h.secrets.previous, []byte(secret))
+	}
+
+	rl := h.RateLimit
+	if rl == nil {
+		rl = &RateLimit{}
+	}
+	if !rl.Off {
+		perMinute, burst := rl.PerMinute, rl.Burst
+		if perMinute == 0 {
+			perMinute = 30
+		}
+		if burst == 0 {
+			burst = 10
+		}
+		h.limiter = newDecisionLimiter(perMinute, burst, 100_000)
+	}
+	h.masker = ipmask.Masker{}
+	if h.sink, err = h.newProofSink(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// defaultController is what the banner names as processing the data when
+// the operator did not say: the site itself.
+const defaultController = "deze website (this website)"
+
+// Cleanup releases the proof sink (the file writer is shared with the
+// config that replaces this one, and closes with the last user).
+func (h *Handler) Cleanup() error {
+	if h.sink != nil {
+		return h.sink.Close()
 	}
 	return nil
 }
@@ -305,5 +499,6 @@ var errNotFound = errors.New("not found")
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

@@ -3,19 +3,31 @@ package caddymodule
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"path"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/consentgate/consentgate/banner"
+	"github.com/consentgate/consentgate/consent"
 	"github.com/consentgate/consentgate/rewrite"
 	"github.com/consentgate/consentgate/rules"
 )
 
 // visit is what the gateway knows about one request's visitor.
 type visit struct {
+	// decision is the visitor's valid decision, or nil.
+	decision *consent.Decision
+	// previous is a decision given under another policy version: the
+	// visitor is asked again, under the same consent ID.
+	previous *consent.Decision
 	accepted rules.Set
+	gpc      bool
+	lang     string
 	excluded bool
 	// etagSuffix names the variant of a page rewritten for this visitor,
 	// so a cached page is revalidated only for the same consent state.
@@ -32,23 +44,63 @@ func (h *Handler) newVisit(r *http.Request) *visit {
 	if h.exclude != nil && h.exclude.Match(r) {
 		v.excluded = true
 	}
-	v.etagSuffix = variantSuffix(v.accepted)
+	if c, err := r.Cookie(h.CookieName); err == nil {
+		h.readDecision(r, c.Value, v)
+	}
+	v.gpc = r.Header.Get("Sec-GPC") == "1"
+	v.lang = h.banner.Language(r.Header.Get("Accept-Language"), "")
+	v.etagSuffix = variantSuffix(v.accepted, v.decision != nil, v.previous != nil, v.gpc, v.lang, h.PolicyVersion)
 	return v
 }
 
-// variantSuffix derives the ETag suffix of a consent state.
-func variantSuffix(accepted rules.Set) string {
-	sum := sha256.Sum256([]byte("consentgate variant 1|" + accepted.String()))
+// readDecision verifies the consent cookie. Anything but a valid decision
+// under the current policy is no consent: the visitor is asked (again).
+func (h *Handler) readDecision(r *http.Request, value string, v *visit) {
+	codec, err := h.secrets.get(r.Context())
+	if err != nil {
+		h.logger.Error("consent keys unavailable; treating the visitor as undecided", zap.Error(err))
+		return
+	}
+	d, err := codec.Decode(value)
+	switch {
+	case err == nil:
+		v.decision, v.accepted = &d, d.Accepted&(h.offered|rules.OnlyNecessary)
+	case errors.Is(err, consent.ErrPolicyChanged):
+		v.previous = &d
+	default:
+		if c := h.logger.Check(zap.DebugLevel, "consent cookie is not consent"); c != nil {
+			c.Write(zap.String("reason", err.Error()))
+		}
+	}
+}
+
+// variantSuffix derives the ETag suffix of everything a rewritten page
+// depends on: the accepted categories and what the banner shows.
+func variantSuffix(accepted rules.Set, decided, policyChanged, gpc bool, lang, policy string) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "consentgate variant 1|%d|%t|%t|%t|%s|%s", accepted, decided, policyChanged, gpc, lang, policy))
 	return "-cg" + hex.EncodeToString(sum[:4])
 }
 
 // page describes the response's page to the rewriter.
 func (v *visit) page(h *Handler, r *http.Request) rewrite.Page {
+	s := banner.State{
+		Lang:          v.lang,
+		Decided:       v.decision != nil,
+		Accepted:      v.accepted,
+		GPC:           v.gpc,
+		PolicyChanged: v.previous != nil,
+		ReturnPath:    r.URL.RequestURI(),
+	}
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		s.ReturnPath = orig.URL.RequestURI()
+	}
 	return rewrite.Page{
-		Accepted: v.accepted,
-		Host:     r.Host,
-		HeadEnd:  h.assets.headTags,
-		Observer: &v.observer,
+		Accepted:  v.accepted,
+		Host:      r.Host,
+		HeadStart: h.banner.HeadStart(s),
+		HeadEnd:   h.banner.HeadEnd(s),
+		BodyStart: h.banner.BodyStart(s),
+		Observer:  &v.observer,
 	}
 }
 

@@ -1,0 +1,351 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/consentgate/consentgate/consent"
+	"github.com/consentgate/consentgate/ipmask"
+	"github.com/consentgate/consentgate/prooflog"
+	"github.com/consentgate/consentgate/rules"
+)
+
+// maxDecisionBody bounds a consent request's body.
+const maxDecisionBody = 8 << 10
+
+// The actions a visitor takes in the banner.
+const (
+	actionAcceptAll = "accept_all"
+	actionRejectAll = "reject_all"
+	actionSave      = "save"
+)
+
+// stateResponse is the JSON the consent endpoint answers with.
+type stateResponse struct {
+	Decided       bool            `json:"decided"`
+	ID            string          `json:"id,omitempty"`
+	Categories    map[string]bool `json:"categories"`
+	PolicyVersion string          `json:"policy_version"`
+	Time          string          `json:"time,omitempty"`
+	Withdrawn     []string        `json:"withdrawn,omitempty"`
+	GPC           bool            `json:"gpc,omitempty"`
+}
+
+type decisionRequest struct {
+	Action     string   `json:"action"`
+	Categories []string `json:"categories"`
+	// Page is the page the banner was shown on (path; a query is dropped).
+	Page string `json:"page"`
+}
+
+// serveConsent is the consent endpoint: GET answers the visitor's state,
+// POST records a decision.
+func (h *Handler) serveConsent(w http.ResponseWriter, r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		v := h.newVisit(r)
+		return h.writeState(w, r, http.StatusOK, v.decision, v.accepted, 0, v.gpc)
+	case http.MethodPost:
+		return h.recordDecision(w, r)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		return h.refuse(w, r, http.StatusMethodNotAllowed, "use GET to read your consent, POST to change it")
+	}
+}
+
+func (h *Handler) writeState(w http.ResponseWriter, r *http.Request, status int, d *consent.Decision, accepted rules.Set, withdrawn rules.Set, gpc bool) error {
+	resp := stateResponse{
+		Categories:    make(map[string]bool),
+		PolicyVersion: h.PolicyVersion,
+		GPC:           gpc,
+	}
+	for _, c := range h.offered.Categories() {
+		resp.Categories[c.String()] = accepted.Has(c)
+	}
+	if d != nil {
+		resp.Decided, resp.ID, resp.Time = true, d.ID, d.Time.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	for _, c := range withdrawn.Categories() {
+		resp.Withdrawn = append(resp.Withdrawn, c.String())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	return json.NewEncoder(w).Encode(resp)
+}
+
+// refuse answers an error with a reason the visitor's script (JSON) or a
+// person (text) can read.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) error {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if strings.Contains(r.Header.Get("Accept"), "application/json") || isJSON(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		return json.NewEncoder(w).Encode(map[string]string{"error": reason})
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := fmt.Fprintf(w, "%d %s: %s\n", status, http.StatusText(status), reason)
+	return err
+}
+
+func isJSON(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/json"
+}
+
+// recordDecision checks a decision, records it durably and only then sets
+// the cookie.
+func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
+	if reason := crossSite(r); reason != "" {
+		return h.refuse(w, r, http.StatusForbidden, reason)
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" && mt != "application/x-www-form-urlencoded" {
+		return h.refuse(w, r, http.StatusUnsupportedMediaType, "send the decision as application/json or a form")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxDecisionBody)
+	var req decisionRequest
+	form := mt == "application/x-www-form-urlencoded"
+	if form {
+		if err := r.ParseForm(); err != nil {
+			return h.refuseBody(w, r, err)
+		}
+		req.Action = r.PostForm.Get("action")
+		req.Categories = r.PostForm["category"]
+		req.Page = r.PostForm.Get("return")
+	} else {
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return h.refuseBody(w, r, err)
+		}
+	}
+
+	v := h.newVisit(r)
+	accepted, method, err := h.chosen(req, v, form)
+	if err != nil {
+		return h.refuse(w, r, http.StatusBadRequest, err.Error())
+	}
+	masked := h.maskedClient(r)
+	if h.limiter != nil {
+		if ok, wait := h.limiter.allow(masked, time.Now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			return h.refuse(w, r, http.StatusTooManyRequests, "too many consent decisions from your network; try again shortly")
+		}
+	}
+
+	codec, err := h.secrets.get(r.Context())
+	if err != nil {
+		h.logger.Error("consent keys unavailable", zap.Error(err))
+		return h.refuse(w, r, http.StatusServiceUnavailable, "consent cannot be saved right now; please try again")
+	}
+	d := consent.Decision{Accepted: accepted, Time: time.Now().UTC().Truncate(time.Millisecond), PolicyVersion: h.PolicyVersion}
+	switch {
+	case v.decision != nil:
+		d.ID = v.decision.ID
+	case v.previous != nil:
+		d.ID = v.previous.ID
+	default:
+		if d.ID, err = consent.NewID(); err != nil {
+			return h.refuse(w, r, http.StatusServiceUnavailable, "consent cannot be saved right now; please try again")
+		}
+	}
+	var before rules.Set
+	if v.decision != nil {
+		before = v.decision.Accepted
+	}
+	withdrawn := before &^ accepted
+	if withdrawn != 0 {
+		method = prooflog.MethodWithdrawal
+	}
+	value, err := codec.Encode(d)
+	if err != nil {
+		return h.refuse(w, r, http.StatusInternalServerError, "consent cannot be encoded")
+	}
+
+	rec := h.proofRecord(r, d, method, v, masked, req.Page, codec)
+	if err := h.sink.Append(r.Context(), rec); err != nil {
+		h.logger.Error("recording a consent decision failed; no cookie set", zap.Error(err))
+		return h.refuse(w, r, http.StatusServiceUnavailable, "your choice could not be recorded; please try again")
+	}
+
+	http.SetCookie(w, h.consentCookie(r, value, codec.LifetimeOf(d)))
+	if form {
+		http.Redirect(w, r, safeReturn(req.Page), http.StatusSeeOther)
+		return nil
+	}
+	return h.writeState(w, r, http.StatusOK, &d, accepted, withdrawn, v.gpc)
+}
+
+func (h *Handler) refuseBody(w http.ResponseWriter, r *http.Request, err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return h.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("a consent decision is at most %d bytes", maxDecisionBody))
+	}
+	return h.refuse(w, r, http.StatusBadRequest, "the decision could not be read: "+err.Error())
+}
+
+// chosen turns a request into the accepted categories and the method.
+func (h *Handler) chosen(req decisionRequest, v *visit, form bool) (rules.Set, prooflog.Method, error) {
+	method := prooflog.MethodSettings
+	var accepted rules.Set
+	switch req.Action {
+	case actionAcceptAll:
+		accepted, method = h.offered, prooflog.MethodAcceptAll
+		if v.gpc {
+			// Global Privacy Control: marketing stays off unless chosen in
+			// the settings.
+			accepted, method = accepted.Without(rules.Marketing), prooflog.MethodGPC
+		}
+	case actionRejectAll:
+		accepted, method = rules.OnlyNecessary, prooflog.MethodRejectAll
+	case actionSave:
+		for _, name := range req.Categories {
+			c, err := rules.ParseCategory(name)
+			if err != nil || !h.offered.Has(c) {
+				return 0, "", fmt.Errorf("unknown category %q (offered: %s)", name, h.offered)
+			}
+			accepted = accepted.With(c)
+		}
+	default:
+		return 0, "", fmt.Errorf("unknown action %q (want accept_all, reject_all or save)", req.Action)
+	}
+	if req.Action != actionSave && len(req.Categories) > 0 {
+		return 0, "", fmt.Errorf("categories are only sent with save")
+	}
+	if form {
+		method = prooflog.MethodForm
+	}
+	return accepted.With(rules.Necessary), method, nil
+}
+
+// crossSite returns why a POST is not from the site's own pages, or "".
+// Browsers send Sec-Fetch-Site and Origin with every POST; Referer is the
+// fallback. A request that carries none of them is refused too: it cannot
+// be told from a forged one.
+func crossSite(r *http.Request) string {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return ""
+	case "":
+	default:
+		return "consent can only be given on this site's own pages (cross-site request refused)"
+	}
+	self := requestOrigin(r)
+	if o := r.Header.Get("Origin"); o != "" {
+		if o != self {
+			return "consent can only be given on this site's own pages (Origin " + o + " refused)"
+		}
+		return ""
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		u, err := url.Parse(ref)
+		if err != nil || u.Scheme+"://"+u.Host != self {
+			return "consent can only be given on this site's own pages (Referer refused)"
+		}
+		return ""
+	}
+	return "the request does not say which page it comes from (no Origin, Referer or Sec-Fetch-Site)"
+}
+
+// requestOrigin is the origin the visitor's browser uses for this site.
+func requestOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// safeReturn turns a form's return field into a same-origin path.
+func safeReturn(p string) string {
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n\t") {
+		return "/"
+	}
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
+}
+
+// maskedClient is the client's address masked for the proof log and the
+// rate limit: the address Caddy determined (trusted proxies included).
+func (h *Handler) maskedClient(r *http.Request) string {
+	ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	if ip == "" {
+		ip = r.RemoteAddr
+	}
+	addr, err := ipmask.ParseAddr(ip)
+	if err != nil {
+		addr = netip.IPv4Unspecified()
+	}
+	return h.masker.MaskAddr(addr).String()
+}
+
+// proofRecord builds the record of a decision.
+func (h *Handler) proofRecord(r *http.Request, d consent.Decision, method prooflog.Method, v *visit, masked, page string, codec *consent.Codec) *prooflog.Record {
+	rec := &prooflog.Record{
+		ConsentID:     d.ID,
+		Time:          d.Time,
+		Method:        method,
+		PolicyVersion: d.PolicyVersion,
+		Language:      v.lang,
+		Origin:        requestOrigin(r),
+		Path:          pagePath(page, r),
+		MaskedIP:      masked,
+		GPC:           v.gpc,
+		Texts:         &prooflog.Texts{Language: v.lang, Strings: h.banner.Texts(v.lang)},
+	}
+	for _, c := range h.offered.Categories() {
+		rec.Categories = append(rec.Categories, prooflog.Category{Name: c.String(), Granted: d.Accepted.Has(c)})
+	}
+	rec.UAHash, rec.UAKeyID = codec.Keys.HashUserAgent(r.UserAgent())
+	return rec
+}
+
+// pagePath is the path of the page the decision was made on, without a
+// query: the form's return field, the script's page field, or the Referer.
+func pagePath(page string, r *http.Request) string {
+	if page == "" {
+		page = r.Header.Get("Referer")
+	}
+	u, err := url.Parse(page)
+	if err != nil || u.Path == "" || !strings.HasPrefix(u.Path, "/") {
+		return "/"
+	}
+	return u.Path
+}
+
+// consentCookie is the Set-Cookie of a decision.
+func (h *Handler) consentCookie(r *http.Request, value string, lifetime time.Duration) *http.Cookie {
+	return &http.Cookie{
+		Name:     h.CookieName,
+		Value:    value,
+		Path:     "/",
+		Domain:   h.CookieDomain,
+		MaxAge:   int(lifetime.Seconds()),
+		Secure:   r.TLS != nil,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
