@@ -37,11 +37,13 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    categories      <category...>
 //	    rule            <category> <url-pattern...>
 //	    signature       <category> <inline-signature...>
+//	    cookie          <category> <cookie-name...>
 //	    necessary       <url-pattern...>
 //	    rules_file      <path...>
 //	    no_default_rules
 //	    strip           <category...>
 //	    unknown_scripts allow|block
+//	    request_cookies strip|keep
 //	    report_only
 //	    exclude         <path-pattern...>
 //	    max_hold        <size>
@@ -112,7 +114,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Categories = append(h.Categories, c.String())
 			}
 
-		case "rule", "signature", "necessary":
+		case "rule", "signature", "necessary", "cookie":
 			r, err := parseRuleLine(d)
 			if err != nil {
 				return err
@@ -151,6 +153,20 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.UnknownScripts = v
 			default:
 				return d.Errf("unknown_scripts %q: want allow (run and report them) or block (unclassified until accepted)", v)
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+
+		case "request_cookies":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			switch v := d.Val(); v {
+			case "strip", "keep":
+				h.RequestCookies = v
+			default:
+				return d.Errf("request_cookies %q: want strip (the default) or keep", v)
 			}
 			if d.NextArg() {
 				return d.ArgErr()
@@ -415,11 +431,15 @@ func parseRuleLine(d *caddyfile.Dispenser) (Rule, error) {
 	}
 	args := d.RemainingArgs()
 	if len(args) == 0 {
-		return r, d.Errf("%s needs at least one %s", kind, map[bool]string{true: "signature", false: "URL pattern"}[kind == "signature"])
+		noun := map[string]string{"rule": "URL pattern", "necessary": "URL pattern", "signature": "signature", "cookie": "cookie name"}[kind]
+		return r, d.Errf("%s needs at least one %s", kind, noun)
 	}
-	if kind == "signature" {
+	switch kind {
+	case "signature":
 		r.Inline = args
-	} else {
+	case "cookie":
+		r.Cookies = args
+	default:
 		r.URLs = args
 	}
 	if _, err := rules.Compile(rules.AllSet, siteRules([]Rule{r})); err != nil {

@@ -23,7 +23,7 @@ import (
 func gateway(t *testing.T, block string, up *httptest.Server) string {
 	t.Helper()
 	port := freePort(t)
-	startCaddy(t, fmt.Sprintf("http://127.0.0.1:%d {\n\tcookie_consent %s\n\treverse_proxy %s\n}\n", port, block, strings.TrimPrefix(up.URL, "http://")))
+	startCaddy(t, fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n\tcookie_consent %s\n\treverse_proxy %s\n}\n", port, block, strings.TrimPrefix(up.URL, "http://")))
 	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/consentgate/consentgate/consent"
+	"github.com/consentgate/consentgate/cookies"
 	"github.com/consentgate/consentgate/ipmask"
 	"github.com/consentgate/consentgate/prooflog"
 	"github.com/consentgate/consentgate/rules"
@@ -187,11 +188,30 @@ func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	http.SetCookie(w, h.consentCookie(r, value, codec.LifetimeOf(d)))
+	h.expireRefused(w, r, accepted)
 	if form {
 		http.Redirect(w, r, safeReturn(req.Page), http.StatusSeeOther)
 		return nil
 	}
 	return h.writeState(w, r, http.StatusOK, &d, accepted, withdrawn, v.gpc)
+}
+
+// expireRefused deletes from the browser every cookie it sent of a category
+// the decision does not accept, HttpOnly ones included: after a withdrawal
+// _ga and friends really disappear. In report-only mode nothing is deleted.
+func (h *Handler) expireRefused(w http.ResponseWriter, r *http.Request, accepted rules.Set) {
+	if h.ReportOnly {
+		return
+	}
+	var names []string
+	for _, name := range cookies.RequestCookieNames(r.Header["Cookie"]) {
+		if name != h.CookieName && !accepted.Has(cookies.Category(h.ruleset, name)) {
+			names = append(names, name)
+		}
+	}
+	for _, v := range cookies.ExpiryHeaders(r.Host, names, r.TLS != nil) {
+		w.Header().Add("Set-Cookie", v)
+	}
 }
 
 func (h *Handler) refuseBody(w http.ResponseWriter, r *http.Request, err error) error {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/consentgate/consentgate/banner"
 	"github.com/consentgate/consentgate/consent"
+	"github.com/consentgate/consentgate/cookies"
 	"github.com/consentgate/consentgate/ipmask"
 	"github.com/consentgate/consentgate/prooflog"
 	"github.com/consentgate/consentgate/rewrite"
@@ -151,6 +152,12 @@ type Handler struct {
 	// log under Caddy's data directory.
 	ProofLog *ProofLogConfig `json:"proof_log,omitempty"`
 
+	// RequestCookies says what happens to cookies of categories the
+	// visitor has not accepted in the Cookie header sent upstream: "strip"
+	// (the default: server-side code cannot read tracker IDs the visitor
+	// refused) or "keep".
+	RequestCookies string `json:"request_cookies,omitempty"`
+
 	ruleset       *rules.Ruleset
 	rewriteConfig rewrite.Config
 	enabled       rules.Set
@@ -162,6 +169,9 @@ type Handler struct {
 	limiter       *decisionLimiter
 	masker        ipmask.Masker
 	sink          prooflog.Sink
+	seen          *cookies.Seen
+	declaration   *cookies.Declaration
+	declLabels    map[string]cookies.Labels
 	offered       rules.Set // the categories a visitor can accept
 	logger        *zap.Logger
 }
@@ -189,6 +199,8 @@ type Rule struct {
 	URLs []string `json:"urls,omitempty"`
 	// Inline are literal signatures of inline scripts.
 	Inline []string `json:"inline,omitempty"`
+	// Cookies are cookie names, or globs with "*" such as _shop_*.
+	Cookies []string `json:"cookies,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -211,6 +223,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.enabled = enabled
+	if h.CookieName == "" {
+		h.CookieName = DefaultCookieName
+	}
 	files, err := h.ruleFiles()
 	if err != nil {
 		return err
@@ -334,6 +349,17 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 	if h.sink, err = h.newProofSink(ctx); err != nil {
 		return err
 	}
+	h.seen = cookies.NewSeen(1000)
+	h.declaration = &cookies.Declaration{
+		Rules:      h.ruleset,
+		Seen:       h.seen,
+		Categories: h.offered.Categories(),
+		Always:     []string{h.CookieName},
+	}
+	h.declLabels = make(map[string]cookies.Labels)
+	for _, lang := range h.banner.Languages() {
+		h.declLabels[lang] = h.declarationLabels(lang)
+	}
 	return nil
 }
 
@@ -350,10 +376,13 @@ func (h *Handler) Cleanup() error {
 	return nil
 }
 
-// ruleFiles returns the rules in order of precedence: the site's own, the
-// extra files, the embedded defaults.
+// ruleFiles returns the rules in order of precedence: the gateway's own
+// cookie, the site's rules, the extra files, the embedded defaults.
 func (h *Handler) ruleFiles() ([]*rules.File, error) {
-	var files []*rules.File
+	files := []*rules.File{{Format: rules.FileFormat, Vendors: []rules.VendorSpec{{
+		ID: "consentgate", Name: "consentgate", Category: "necessary", Docs: []string{"README.md"},
+		Cookies: []rules.CookieSpec{{Name: h.CookieName, Purpose: "Remembers which cookie categories you accepted, so the banner is not shown again.", Lifetime: "6 months"}},
+	}}}}
 	if len(h.Rules) > 0 {
 		files = append(files, siteRules(h.Rules))
 	}
@@ -393,9 +422,18 @@ func siteRules(rs []Rule) *rules.File {
 			Docs:     []string{"Caddyfile"},
 			URLs:     r.URLs,
 			Inline:   r.Inline,
+			Cookies:  cookieSpecs(r.Cookies),
 		})
 	}
 	return f
+}
+
+func cookieSpecs(names []string) []rules.CookieSpec {
+	var out []rules.CookieSpec
+	for _, n := range names {
+		out = append(out, rules.CookieSpec{Name: n, Purpose: "Classified by the site operator.", Lifetime: ""})
+	}
+	return out
 }
 
 func parseEnabled(names []string) (rules.Set, error) {
@@ -438,6 +476,11 @@ func (h *Handler) Validate() error {
 	default:
 		return fmt.Errorf("unknown_scripts %q: want allow or block", h.UnknownScripts)
 	}
+	switch h.RequestCookies {
+	case "", "strip", "keep":
+	default:
+		return fmt.Errorf("request_cookies %q: want strip or keep", h.RequestCookies)
+	}
 	if h.MaxHold < 0 {
 		return fmt.Errorf("max_hold must not be negative")
 	}
@@ -455,7 +498,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveReserved(w, r, rest)
 	}
 	v := h.newVisit(r)
-	prepareUpstreamRequest(r, v)
+	h.prepareUpstreamRequest(r, v)
 	rw := &responseWriter{
 		ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
 		h:                     h,

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/transform"
 
+	"github.com/consentgate/consentgate/cookies"
 	"github.com/consentgate/consentgate/rewrite"
 )
 
@@ -142,6 +143,11 @@ func (w *responseWriter) Close() error {
 	if !w.decided && w.status != 0 {
 		w.decide(nil)
 	}
+	if !w.decided {
+		// The handler wrote nothing: net/http sends the header as it is
+		// once we return, so its cookies are filtered here.
+		w.filterCookies()
+	}
 	var errs []error
 	for _, c := range w.closers {
 		if err := c.Close(); err != nil {
@@ -165,6 +171,7 @@ func (w *responseWriter) decide(first []byte) {
 	w.decided = true
 	h := w.Header()
 	w.filterLinks()
+	w.filterCookies()
 
 	ct := h.Get("Content-Type")
 	if ct == "" && len(first) > 0 && bodyAllowed(w.r.Method, w.status) {
@@ -285,6 +292,31 @@ func (w *responseWriter) failClosed(reason string) {
 		_, _ = io.WriteString(w.ResponseWriter, body)
 	}
 	w.swallow = true
+}
+
+// filterCookies removes the Set-Cookie headers of categories the visitor
+// has not accepted, on every response (in report-only mode it only logs).
+func (w *responseWriter) filterCookies() {
+	h := w.Header()
+	sets := h["Set-Cookie"]
+	if len(sets) == 0 {
+		return
+	}
+	for _, v := range sets {
+		w.h.seen.ObserveSetCookie(v)
+	}
+	kept, removed := cookies.FilterSetCookie(sets, w.h.ruleset, w.v.accepted)
+	for _, rm := range removed {
+		w.h.cookieRemoved(rm, "response")
+	}
+	if len(removed) == 0 || w.h.ReportOnly {
+		return
+	}
+	if len(kept) == 0 {
+		delete(h, "Set-Cookie")
+	} else {
+		h["Set-Cookie"] = kept
+	}
 }
 
 // filterLinks drops Link headers that would have the browser contact a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/consentgate/consentgate/banner"
 	"github.com/consentgate/consentgate/consent"
+	"github.com/consentgate/consentgate/cookies"
 	"github.com/consentgate/consentgate/rewrite"
 	"github.com/consentgate/consentgate/rules"
 )
@@ -95,12 +96,13 @@ func (v *visit) page(h *Handler, r *http.Request) rewrite.Page {
 		s.ReturnPath = orig.URL.RequestURI()
 	}
 	return rewrite.Page{
-		Accepted:  v.accepted,
-		Host:      r.Host,
-		HeadStart: h.banner.HeadStart(s),
-		HeadEnd:   h.banner.HeadEnd(s),
-		BodyStart: h.banner.BodyStart(s),
-		Observer:  &v.observer,
+		Accepted:    v.accepted,
+		Host:        r.Host,
+		HeadStart:   h.banner.HeadStart(s),
+		HeadEnd:     h.banner.HeadEnd(s),
+		BodyStart:   h.banner.BodyStart(s),
+		Declaration: func() []byte { return h.declaration.HTML(v.lang, h.declLabels[v.lang]) },
+		Observer:    &v.observer,
 	}
 }
 
@@ -111,6 +113,9 @@ type observer struct {
 }
 
 func (o *observer) Observe(e rewrite.Event) {
+	if e.Vendor != nil {
+		o.h.seen.ObserveVendor(e.Vendor.ID)
+	}
 	if c := o.h.logger.Check(zap.DebugLevel, "consent decision on element"); c != nil {
 		fields := []zap.Field{
 			zap.String("action", e.Action.String()),
@@ -135,7 +140,15 @@ func (o *observer) Observe(e rewrite.Event) {
 //     cannot be rewritten; it is served whole, as HTTP allows);
 //   - conditional headers survive only when they revalidate a page
 //     rewritten for the same consent state.
-func prepareUpstreamRequest(r *http.Request, v *visit) {
+func (h *Handler) prepareUpstreamRequest(r *http.Request, v *visit) {
+	if hdrs := r.Header["Cookie"]; len(hdrs) > 0 {
+		for _, name := range cookies.RequestCookieNames(hdrs) {
+			h.seen.ObserveRequestCookie(h.ruleset, name)
+		}
+		if h.RequestCookies != "keep" {
+			h.stripRequestCookies(r, v)
+		}
+	}
 	if ae := r.Header.Get("Accept-Encoding"); ae != "" {
 		if kept := acceptableEncoding(ae); kept != ae {
 			if kept == "" {
@@ -163,6 +176,46 @@ func prepareUpstreamRequest(r *http.Request, v *visit) {
 		// A date says nothing about the consent state the cached copy
 		// was rewritten for.
 		r.Header.Del("If-Modified-Since")
+	}
+}
+
+// stripRequestCookies removes from the Cookie header the cookies of
+// categories the visitor has not accepted, so the upstream cannot read
+// tracker IDs the visitor refused.
+func (h *Handler) stripRequestCookies(r *http.Request, v *visit) {
+	hdrs := r.Header["Cookie"]
+	var kept []string
+	changed := false
+	for _, c := range hdrs {
+		out, removed := cookies.FilterCookieHeader(c, h.ruleset, v.accepted)
+		for _, rm := range removed {
+			h.cookieRemoved(rm, "request")
+		}
+		if len(removed) > 0 {
+			changed = true
+		}
+		if out != "" {
+			kept = append(kept, out)
+		}
+	}
+	if !changed || h.ReportOnly {
+		return
+	}
+	if len(kept) == 0 {
+		r.Header.Del("Cookie")
+	} else {
+		r.Header["Cookie"] = kept
+	}
+}
+
+// cookieRemoved logs a removed cookie by name only, never its value.
+func (h *Handler) cookieRemoved(rm cookies.Removed, where string) {
+	if c := h.logger.Check(zap.DebugLevel, "cookie of a category not accepted"); c != nil {
+		action := "removed"
+		if h.ReportOnly {
+			action = "would_remove"
+		}
+		c.Write(zap.String("cookie", rm.Name), zap.String("category", rm.Category.String()), zap.String("where", where), zap.String("action", action))
 	}
 }
 

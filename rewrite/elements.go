@@ -607,6 +607,17 @@ func renamed(name []byte, el Element, script bool) bool {
 	return false
 }
 
+// mayBeDeclaration reports whether a tag may carry the declaration
+// attribute, cheaply, before its attributes are lexed.
+func mayBeDeclaration(tag []byte) bool {
+	return bytes.Contains(tag, attrDeclarationLower) || bytes.Contains(tag, attrDeclarationUpper)
+}
+
+var (
+	attrDeclarationLower = []byte(AttrDeclaration)
+	attrDeclarationUpper = []byte(strings.ToUpper(AttrDeclaration))
+)
+
 // fillDeclaration inserts the cookie declaration into an element marked
 // for it, and reports whether t was one.
 func (r *Rewriter) fillDeclaration(b []byte, t *tag) bool {
@@ -616,7 +627,7 @@ func (r *Rewriter) fillDeclaration(b []byte, t *tag) bool {
 	r.emitTo(b, t.nameEnd)
 	r.put([]byte(" " + AttrFilled))
 	r.emitTo(b, t.end)
-	r.put(r.page.Declaration)
+	r.put(r.page.Declaration())
 	return true
 }
 

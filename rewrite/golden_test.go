@@ -25,7 +25,7 @@ func TestGoldenPages(t *testing.T) {
 		HeadStart:   []byte(`<script src="/.well-known/consent/consent-mode.js"></script>`),
 		HeadEnd:     []byte(`<link rel="stylesheet" href="/.well-known/consent/banner.css"><script src="/.well-known/consent/banner.js" defer></script>`),
 		BodyStart:   []byte(`<div id="consent-banner"></div>`),
-		Declaration: []byte(`<table><tr><th>Cookie</th></tr></table>`),
+		Declaration: func() []byte { return []byte(`<table><tr><th>Cookie</th></tr></table>`) },
 	}
 	for _, name := range pages {
 		t.Run(name, func(t *testing.T) {

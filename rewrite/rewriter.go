@@ -62,9 +62,10 @@ type Page struct {
 	// BodyStart is inserted right after <body>, or at the end of a whole
 	// document without one.
 	BodyStart []byte
-	// Declaration fills every element carrying a data-consent-declaration
-	// attribute (nil: leave them alone).
-	Declaration []byte
+	// Declaration returns the markup that fills every element carrying a
+	// data-consent-declaration attribute (written in lower or upper case);
+	// it is called only when the page has one. Nil: leave them alone.
+	Declaration func() []byte
 	// Observer, if set, receives every decision.
 	Observer Observer
 }
@@ -290,9 +291,12 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 				for n < len(b) && class[b[n]]&(clSpace|clEnd) == 0 {
 					n++
 				}
-				collect := r.page.Declaration != nil || kindOf(b[p+1:n]) != kOther
-				if !lexTag(b, p, &r.t, collect) {
+				kind := kindOf(b[p+1 : n])
+				if !lexTag(b, p, &r.t, kind != kOther) {
 					return incomplete(p)
+				}
+				if kind == kOther && r.page.Declaration != nil && mayBeDeclaration(b[p:r.t.end]) {
+					lexTag(b, p, &r.t, true)
 				}
 				p = r.startTag(b, &r.t)
 			case c == '/':

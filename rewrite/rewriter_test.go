@@ -438,7 +438,7 @@ func TestInsertionPoints(t *testing.T) {
 }
 
 func TestDeclarationFillsPlaceholderOnce(t *testing.T) {
-	page := Page{Accepted: rules.OnlyNecessary, Declaration: []byte(`<table><tr><td>_ga</td></tr></table>`)}
+	page := Page{Accepted: rules.OnlyNecessary, Declaration: func() []byte { return []byte(`<table><tr><td>_ga</td></tr></table>`) }}
 	in := `<h2>Cookies</h2><div data-consent-declaration class="decl"></div><section data-consent-declaration data-consent-filled></section>`
 	want := `<h2>Cookies</h2><div data-consent-filled data-consent-declaration class="decl"><table><tr><td>_ga</td></tr></table></div><section data-consent-declaration data-consent-filled></section>`
 	got, _ := rewriteAll(t, defaultConfig, page, in)

@@ -1,0 +1,265 @@
+package cookies
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/consentgate/consentgate/rules"
+)
+
+// Seen remembers what the site was seen to use: the cookies its responses
+// set, the known cookies visitors' browsers send, and the vendors whose
+// elements its pages carry. Memory is bounded: at most max cookie names.
+type Seen struct {
+	mu      sync.Mutex
+	max     int
+	cookies map[string]string // name -> lifetime from its Set-Cookie ("" when unknown)
+	vendors map[string]bool
+	version atomic.Uint64
+}
+
+// NewSeen returns an empty Seen that keeps at most max cookie names.
+func NewSeen(max int) *Seen {
+	return &Seen{max: max, cookies: make(map[string]string), vendors: make(map[string]bool)}
+}
+
+// ObserveSetCookie records a cookie the site set.
+func (s *Seen) ObserveSetCookie(v string) {
+	name := SetCookieName(v)
+	if !validName(name) {
+		return
+	}
+	s.addCookie(name, lifetimeOf(v))
+}
+
+// ObserveRequestCookie records a cookie a browser sent; only names a rule
+// knows are kept, so a visitor cannot fill the declaration with names of
+// their own.
+func (s *Seen) ObserveRequestCookie(rs *rules.Ruleset, name string) {
+	if rs.MatchCookie(name) != nil {
+		s.addCookie(name, "")
+	}
+}
+
+func (s *Seen) addCookie(name, lifetime string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.cookies[name]
+	if ok && (old != "" || lifetime == "") {
+		return
+	}
+	if !ok && len(s.cookies) >= s.max {
+		return
+	}
+	s.cookies[name] = lifetime
+	s.version.Add(1)
+}
+
+// ObserveVendor records that a page carried an element of vendor id.
+func (s *Seen) ObserveVendor(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.vendors[id] {
+		s.vendors[id] = true
+		s.version.Add(1)
+	}
+}
+
+// lifetimeOf describes a Set-Cookie value's lifetime.
+func lifetimeOf(v string) string {
+	c, err := http.ParseSetCookie(v)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case c.MaxAge < 0:
+		return ""
+	case c.MaxAge > 0:
+		return describeDuration(time.Duration(c.MaxAge) * time.Second)
+	case !c.Expires.IsZero():
+		return describeDuration(time.Until(c.Expires).Round(time.Hour))
+	}
+	return "session"
+}
+
+func describeDuration(d time.Duration) string {
+	switch day := 24 * time.Hour; {
+	case d <= 0:
+		return "session"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()+0.5))
+	case d < 2*day:
+		return fmt.Sprintf("%d hours", int(d.Hours()+0.5))
+	case d < 60*day:
+		return fmt.Sprintf("%d days", int(d.Hours()/24+0.5))
+	case d < 700*day:
+		return fmt.Sprintf("%d months", int(d.Hours()/24/30.44+0.5))
+	default:
+		return fmt.Sprintf("%d years", int(d.Hours()/24/365.25+0.5))
+	}
+}
+
+// Labels are the declaration's words in one language.
+type Labels struct {
+	Cookie, Vendor, Purpose, Lifetime, Unknown, Empty string
+	// Category names each category.
+	Category map[rules.Category]string
+}
+
+// Declaration renders the cookie declaration: per category, the cookies
+// the site uses with their vendor, purpose and lifetime, from the rules
+// and from what was seen. It caches each language's rendering until
+// something new is seen.
+type Declaration struct {
+	Rules      *rules.Ruleset
+	Seen       *Seen
+	Categories []rules.Category // in the order to show them
+	// Always lists cookies to show whether seen or not (the consent cookie).
+	Always []string
+
+	mu    sync.Mutex
+	cache map[string]cachedDeclaration
+}
+
+type cachedDeclaration struct {
+	version uint64
+	html    []byte
+}
+
+type row struct {
+	name, vendor, purpose, lifetime string
+	category                        rules.Category
+}
+
+// HTML returns the declaration in the language the labels are in; lang
+// keys the cache. The output is ASCII-only (other characters as numeric
+// references), so it fits a page in any charset.
+func (d *Declaration) HTML(lang string, l Labels) []byte {
+	version := d.Seen.version.Load()
+	d.mu.Lock()
+	if c, ok := d.cache[lang]; ok && c.version == version {
+		d.mu.Unlock()
+		return c.html
+	}
+	d.mu.Unlock()
+	out := d.render(l)
+	d.mu.Lock()
+	if d.cache == nil {
+		d.cache = make(map[string]cachedDeclaration)
+	}
+	d.cache[lang] = cachedDeclaration{version: version, html: out}
+	d.mu.Unlock()
+	return out
+}
+
+func (d *Declaration) rows() []row {
+	d.Seen.mu.Lock()
+	cookies := make(map[string]string, len(d.Seen.cookies))
+	for k, v := range d.Seen.cookies {
+		cookies[k] = v
+	}
+	vendors := make(map[string]bool, len(d.Seen.vendors))
+	for k := range d.Seen.vendors {
+		vendors[k] = true
+	}
+	d.Seen.mu.Unlock()
+
+	var rows []row
+	listed := make(map[string]bool)
+	add := func(r row) {
+		if !listed[r.name] {
+			listed[r.name] = true
+			rows = append(rows, r)
+		}
+	}
+	for _, name := range d.Always {
+		cookies[name] = cookies[name]
+	}
+	// Cookies of vendors on the pages, as their rules describe them.
+	for _, v := range d.Rules.Vendors() {
+		if !vendors[v.ID] {
+			continue
+		}
+		for _, c := range v.Cookies {
+			add(row{name: c.Pattern, vendor: v.Name, purpose: c.Purpose, lifetime: c.Lifetime, category: v.Category})
+		}
+	}
+	// Cookies seen, by their rule or as unclassified.
+	names := make([]string, 0, len(cookies))
+	for n := range cookies {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if c := d.Rules.MatchCookie(n); c != nil {
+			if listed[c.Pattern] {
+				continue
+			}
+			lt := c.Lifetime
+			if lt == "" {
+				lt = cookies[n]
+			}
+			add(row{name: c.Pattern, vendor: c.Vendor.Name, purpose: c.Purpose, lifetime: lt, category: c.Category()})
+			continue
+		}
+		add(row{name: n, lifetime: cookies[n], category: rules.Unclassified})
+	}
+	return rows
+}
+
+func (d *Declaration) render(l Labels) []byte {
+	rows := d.rows()
+	var b strings.Builder
+	b.WriteString(`<div class="cg-declaration">`)
+	for _, cat := range d.Categories {
+		var these []row
+		for _, r := range rows {
+			if r.category == cat {
+				these = append(these, r)
+			}
+		}
+		if len(these) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, `<h3>%s</h3><table><thead><tr><th scope="col">%s</th><th scope="col">%s</th><th scope="col">%s</th><th scope="col">%s</th></tr></thead><tbody>`,
+			esc(l.Category[cat]), esc(l.Cookie), esc(l.Vendor), esc(l.Purpose), esc(l.Lifetime))
+		for _, r := range these {
+			fmt.Fprintf(&b, `<tr><td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td></tr>`,
+				esc(r.name), esc(orUnknown(r.vendor, l)), esc(orUnknown(r.purpose, l)), esc(orUnknown(r.lifetime, l)))
+		}
+		b.WriteString(`</tbody></table>`)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(&b, `<p>%s</p>`, esc(l.Empty))
+	}
+	b.WriteString(`</div>`)
+	return []byte(b.String())
+}
+
+func orUnknown(s string, l Labels) string {
+	if s == "" {
+		return l.Unknown
+	}
+	return s
+}
+
+// esc escapes text for HTML and writes every non-ASCII character as a
+// numeric character reference.
+func esc(s string) string {
+	s = html.EscapeString(s)
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x80 {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, "&#%d;", r)
+		}
+	}
+	return b.String()
+}
