@@ -76,15 +76,15 @@ func TestFilterSetCookiePerCategory(t *testing.T) {
 
 func TestSetCookieNameAsBrowsersReadIt(t *testing.T) {
 	for v, want := range map[string]string{
-		"_ga=1; Path=/":    "_ga",
-		" _ga =1":          "_ga",
-		"novalue":          "",
-		"=value":           "",
-		"a=b=c; Domain=x":  "a",
-		"x; _ga=1":         "",
-		"name=;Max-Age=0":  "name",
-		"weird name=1":     "weird name",
-		"":                 "",
+		"_ga=1; Path=/":   "_ga",
+		" _ga =1":         "_ga",
+		"novalue":         "",
+		"=value":          "",
+		"a=b=c; Domain=x": "a",
+		"x; _ga=1":        "",
+		"name=;Max-Age=0": "name",
+		"weird name=1":    "weird name",
+		"":                "",
 		"_ga=1\r\n_fbp=2": "_ga",
 	} {
 		if got := SetCookieName(v); got != want {
