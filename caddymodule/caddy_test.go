@@ -37,8 +37,14 @@ func freePort(t testing.TB) int {
 // endpoint, automatic HTTPS and logging unless the config sets them.
 func startCaddy(t testing.TB, caddyfile string) {
 	t.Helper()
+	startCaddyWith(t, "", caddyfile)
+}
+
+// startCaddyWith is startCaddy with more global options.
+func startCaddyWith(t testing.TB, globalOptions, caddyfile string) {
+	t.Helper()
 	storage := t.TempDir()
-	global := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\toutput discard\n\t}\n}\n", storage)
+	global := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\toutput discard\n\t}\n%s\n}\n", storage, globalOptions)
 	cfgJSON := adaptCaddyfile(t, global+caddyfile)
 	if err := caddy.Load(cfgJSON, true); err != nil {
 		t.Fatalf("loading config: %v\n%s", err, cfgJSON)

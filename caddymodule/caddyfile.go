@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -63,6 +64,16 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    settings_anchor <id>
 //	    consent_mode
 //	    rate_limit      off | <per-minute> [<burst>]
+//	    analytics [<path>...] {
+//	        match           { <matchers> }
+//	        category        <category>
+//	        consent_free
+//	        params          <name...>
+//	        ensure
+//	        ipv4_prefix     <bits>
+//	        ipv6_prefix     <bits>
+//	        max_body        <size>
+//	    }
 //	    proof_log {
 //	        dir                 <path>
 //	        postgres            <dsn>
@@ -289,6 +300,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 
+		case "analytics":
+			a, err := parseAnalytics(d)
+			if err != nil {
+				return err
+			}
+			h.Analytics = append(h.Analytics, a)
+
 		case "proof_log":
 			if d.NextArg() {
 				return d.ArgErr()
@@ -350,6 +368,82 @@ func validCookieName(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseAnalytics reads "analytics [<path>...] { … }".
+func parseAnalytics(d *caddyfile.Dispenser) (AnalyticsRoute, error) {
+	var a AnalyticsRoute
+	if paths := d.RemainingArgs(); len(paths) > 0 {
+		raw, err := json.Marshal(caddyhttp.MatchPath(paths))
+		if err != nil {
+			return a, d.Errf("analytics paths: %v", err)
+		}
+		a.MatchRaw = append(a.MatchRaw, caddy.ModuleMap{"path": raw})
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		switch opt {
+		case "match":
+			set, err := caddyhttp.ParseCaddyfileNestedMatcherSet(d)
+			if err != nil {
+				return a, d.Errf("analytics match: %v", err)
+			}
+			a.MatchRaw = append(a.MatchRaw, set)
+		case "consent_free", "ensure":
+			if d.NextArg() {
+				return a, d.ArgErr()
+			}
+			if opt == "ensure" {
+				a.Ensure = true
+			} else {
+				a.ConsentFree = true
+			}
+		case "params":
+			a.Params = d.RemainingArgs()
+			if len(a.Params) == 0 {
+				return a, d.ArgErr()
+			}
+		case "category", "ipv4_prefix", "ipv6_prefix", "max_body":
+			if !d.NextArg() {
+				return a, d.ArgErr()
+			}
+			val := d.Val()
+			if d.NextArg() {
+				return a, d.ArgErr()
+			}
+			switch opt {
+			case "category":
+				c, err := rules.ParseCategory(val)
+				if err != nil {
+					return a, d.Errf("analytics category: %v", err)
+				}
+				a.Category = c.String()
+			case "ipv4_prefix", "ipv6_prefix":
+				n, err := strconv.Atoi(val)
+				limit := map[string]int{"ipv4_prefix": 32, "ipv6_prefix": 128}[opt]
+				if err != nil || n < 0 || n > limit {
+					return a, d.Errf("%s %q: want a prefix length from 0 to %d", opt, val, limit)
+				}
+				if opt == "ipv4_prefix" {
+					a.IPv4Prefix = n
+				} else {
+					a.IPv6Prefix = n
+				}
+			case "max_body":
+				n, err := humanize.ParseBytes(val)
+				if err != nil || n == 0 {
+					return a, d.Errf("max_body %q: want a size such as 64KiB", val)
+				}
+				a.MaxBody = int64(n)
+			}
+		default:
+			return a, d.Errf("unknown analytics option %q", opt)
+		}
+	}
+	if len(a.MatchRaw) == 0 {
+		return a, d.Errf("analytics needs paths or a match block to say which requests are analytics traffic")
+	}
+	return a, nil
 }
 
 // parseProofLog reads a proof_log block.

@@ -152,6 +152,10 @@ type Handler struct {
 	// log under Caddy's data directory.
 	ProofLog *ProofLogConfig `json:"proof_log,omitempty"`
 
+	// Analytics routes are requests the gateway treats as analytics
+	// traffic: answered locally without consent, masked when forwarded.
+	Analytics []AnalyticsRoute `json:"analytics,omitempty"`
+
 	// RequestCookies says what happens to cookies of categories the
 	// visitor has not accepted in the Cookie header sent upstream: "strip"
 	// (the default: server-side code cannot read tracker IDs the visitor
@@ -253,6 +257,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.rewriters = &sync.Pool{New: func() any { return new(rewrite.Rewriter) }}
 	if err := h.provisionConsent(ctx); err != nil {
 		return err
+	}
+	for i := range h.Analytics {
+		if err := h.Analytics[i].provision(ctx); err != nil {
+			return fmt.Errorf("analytics route %d: %w", i+1, err)
+		}
 	}
 	return nil
 }
@@ -498,6 +507,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveReserved(w, r, rest)
 	}
 	v := h.newVisit(r)
+	if len(h.Analytics) > 0 {
+		a, err := h.analyticsRoute(r)
+		if err != nil {
+			return caddyhttp.Error(http.StatusInternalServerError, err)
+		}
+		if a != nil {
+			if answered, err := h.serveAnalytics(w, r, a, v); answered || err != nil {
+				return err
+			}
+		}
+	}
 	h.prepareUpstreamRequest(r, v)
 	rw := &responseWriter{
 		ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
