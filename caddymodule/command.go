@@ -1,0 +1,667 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/caddyserver/certmagic"
+	"github.com/spf13/cobra"
+
+	"github.com/consentgate/consentgate/prooflog"
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/scan"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "consent",
+		Usage: "<verify|show|export|stats|prune|pubkey|scan> [flags]",
+		Short: "Consent gateway tools: audit the proof log, scan a site",
+		Long: `
+Tools of the cookie_consent gateway.
+
+For auditors, on the proof log of decisions:
+  verify   walk the hash chain and the signed checkpoints; exit 1 at the first break
+  show     the history of one visitor's decisions (by consent ID)
+  export   decisions as CSV or JSON Lines, by time range and category
+  stats    decisions per day and category, acceptance rates
+  prune    remove records past the retention period, leaving a signed checkpoint
+  pubkey   print the public key(s) that verify the checkpoints
+
+--config (a Caddyfile or JSON config, default ./Caddyfile) finds the log
+(file or PostgreSQL) and the keys as the running gateway has them; --log and
+--pubkey name them directly instead.
+
+For operators:
+  scan     crawl a site and report its trackers and cookies
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.AddCommand(verifyCommand(), showCommand(), exportCommand(), statsCommand(), pruneCommand(), pubkeyCommand(), scanCommand())
+		},
+	})
+}
+
+// logFlags are the flags that locate the proof log and its keys.
+func logFlags(c *cobra.Command) {
+	c.Flags().StringP("config", "c", "", "Caddy config (Caddyfile or JSON) whose cookie_consent proof log to read (default ./Caddyfile)")
+	c.Flags().StringP("adapter", "a", "", "config adapter, e.g. caddyfile")
+	c.Flags().String("log", "", "proof log directory or PostgreSQL DSN (instead of --config)")
+}
+
+func keyFlags(c *cobra.Command) {
+	c.Flags().String("pubkey", "", "file with the public keys (from `caddy consent pubkey`), instead of Caddy's storage")
+}
+
+// auditTarget is where the proof log and its keys are.
+type auditTarget struct {
+	log     string // directory or DSN
+	storage certmagic.Storage
+}
+
+// resolveTarget reads the proof log location and storage from flags or the
+// config, as the gateway running that config has them.
+func resolveTarget(fl caddycmd.Flags) (*auditTarget, error) {
+	t := &auditTarget{log: fl.String("log")}
+	cfgFile, adapter := fl.String("config"), fl.String("adapter")
+	if t.log != "" && cfgFile == "" {
+		return t, nil
+	}
+	cfgJSON, _, _, err := caddycmd.LoadConfig(cfgFile, adapter)
+	if err != nil {
+		return nil, fmt.Errorf("loading config: %w", err)
+	}
+	if cfgJSON == nil {
+		if t.log == "" {
+			t.log = DefaultProofLogDir()
+		}
+		t.storage = caddy.DefaultStorage
+		return t, nil
+	}
+	var cfg struct {
+		StorageRaw json.RawMessage `json:"storage"`
+	}
+	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	if t.storage, err = loadStorage(cfg.StorageRaw); err != nil {
+		return nil, err
+	}
+	if t.log == "" {
+		handlers := findHandlers(cfgJSON)
+		if len(handlers) == 0 {
+			return nil, errors.New("the config has no cookie_consent handler; name the log with --log")
+		}
+		repl := caddy.NewReplacer()
+		var targets []string
+		for _, h := range handlers {
+			target := DefaultProofLogDir()
+			if pl := h.ProofLog; pl != nil {
+				switch {
+				case pl.Postgres != "":
+					target = repl.ReplaceKnown(pl.Postgres, "")
+				case pl.Dir != "":
+					target = repl.ReplaceKnown(pl.Dir, "")
+				}
+			}
+			if !contains(targets, target) {
+				targets = append(targets, target)
+			}
+		}
+		if len(targets) > 1 {
+			return nil, fmt.Errorf("the config has %d proof logs (%s); choose one with --log", len(targets), strings.Join(targets, ", "))
+		}
+		t.log = targets[0]
+	}
+	return t, nil
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// findHandlers returns every cookie_consent handler config in a Caddy JSON
+// config, however deeply routes nest them.
+func findHandlers(cfgJSON []byte) []Handler {
+	var root any
+	if err := json.Unmarshal(cfgJSON, &root); err != nil {
+		return nil
+	}
+	var out []Handler
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["handler"] == "cookie_consent" {
+				b, _ := json.Marshal(x)
+				var h Handler
+				if json.Unmarshal(b, &h) == nil {
+					out = append(out, h)
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+	return out
+}
+
+// loadStorage builds the config's storage module, or Caddy's default.
+func loadStorage(raw json.RawMessage) (certmagic.Storage, error) {
+	if len(raw) == 0 {
+		return caddy.DefaultStorage, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("reading the config's storage: %w", err)
+	}
+	var name string
+	if err := json.Unmarshal(fields["module"], &name); err != nil || name == "" {
+		return nil, errors.New("the config's storage names no module")
+	}
+	delete(fields, "module")
+	rest, err := json.Marshal(fields)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	val, err := ctx.LoadModuleByID("caddy.storage."+name, rest)
+	if err != nil {
+		return nil, fmt.Errorf("loading the config's storage: %w", err)
+	}
+	conv, ok := val.(caddy.StorageConverter)
+	if !ok {
+		return nil, fmt.Errorf("storage module %s is not a storage", name)
+	}
+	return conv.CertMagicStorage()
+}
+
+// publicKeys reads the verification keys from --pubkey or the storage,
+// creating nothing.
+func publicKeys(ctx context.Context, fl caddycmd.Flags, t *auditTarget) ([]prooflog.PublicKey, error) {
+	if f := fl.String("pubkey"); f != "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading public keys: %w", err)
+		}
+		return prooflog.ParsePublicKeys(data)
+	}
+	if t.storage == nil {
+		// No keys given: a log without checkpoints still verifies, and
+		// Verify names the key a checkpoint needs.
+		return nil, nil
+	}
+	keys, err := prooflog.PublicKeys(ctx, t.storage, prooflog.DefaultKeyStorageKey)
+	if err != nil {
+		return nil, fmt.Errorf("reading public keys from storage: %w", err)
+	}
+	return keys, nil
+}
+
+func openSource(ctx context.Context, t *auditTarget) (prooflog.Source, error) {
+	src, err := prooflog.OpenSource(ctx, t.log)
+	if err != nil {
+		return nil, fmt.Errorf("opening the proof log %s: %w", redactDSN(t.log), err)
+	}
+	return src, nil
+}
+
+// redactDSN hides a password in a connection string shown in messages.
+func redactDSN(s string) string {
+	if at := strings.LastIndexByte(s, '@'); at >= 0 && strings.Contains(s, "://") {
+		scheme := s[:strings.Index(s, "://")+3]
+		user := s[len(scheme):at]
+		if i := strings.IndexByte(user, ':'); i >= 0 {
+			return scheme + user[:i] + ":***" + s[at:]
+		}
+	}
+	return s
+}
+
+// runE adapts a subcommand to cobra with Caddy's exit codes.
+func runE(f func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		return caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+			return f(cmd, args, fl)
+		})(cmd, args)
+	}
+}
+
+func commandContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
+
+// filterFlags are the time and category filters of export and stats.
+func filterFlags(c *cobra.Command) {
+	c.Flags().String("from", "", "only decisions at or after this time (RFC 3339 or YYYY-MM-DD)")
+	c.Flags().String("to", "", "only decisions before this time (RFC 3339 or YYYY-MM-DD)")
+	c.Flags().StringSlice("granted", nil, "only decisions that granted all these categories")
+}
+
+func parseFilter(fl caddycmd.Flags) (prooflog.Filter, error) {
+	var f prooflog.Filter
+	var err error
+	if f.From, err = parseTime(fl.String("from")); err != nil {
+		return f, fmt.Errorf("--from: %w", err)
+	}
+	if f.To, err = parseTime(fl.String("to")); err != nil {
+		return f, fmt.Errorf("--to: %w", err)
+	}
+	granted, _ := fl.GetStringSlice("granted")
+	for _, g := range granted {
+		if _, err := rules.ParseCategory(g); err != nil {
+			return f, fmt.Errorf("--granted: %w", err)
+		}
+	}
+	f.Granted = granted
+	return f, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
+func verifyCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "verify [--config F | --log DIR|DSN] [--pubkey FILE] [--known-head SEQ:HASH]",
+		Short: "Verify the proof log's hash chain and signed checkpoints",
+		Long: `Walks the chain of every record (files in order, or database rows), checks
+each record's hash of its predecessor, the sequence, and every checkpoint's
+signature with the public keys. Reports the first break with its position and
+exits 1. Pass heads recorded earlier with --known-head to catch a rewrite of
+the whole chain by someone holding the signing key.`,
+	}
+	logFlags(c)
+	keyFlags(c)
+	c.Flags().StringSlice("known-head", nil, "a head recorded before, as SEQ:HASH (repeatable)")
+	c.Flags().Bool("json", false, "print the report as JSON")
+	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
+		ctx, cancel := commandContext()
+		defer cancel()
+		t, err := resolveTarget(fl)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		keys, err := publicKeys(ctx, fl, t)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		var heads []prooflog.Head
+		known, _ := fl.GetStringSlice("known-head")
+		for _, k := range known {
+			seq, hash, ok := strings.Cut(k, ":")
+			var h prooflog.Head
+			if _, err := fmt.Sscan(seq, &h.Seq); !ok || err != nil || len(hash) != 64 {
+				return caddy.ExitCodeFailedStartup, fmt.Errorf("--known-head %q: want SEQ:HASH (64 hex digits)", k)
+			}
+			h.Hash = hash
+			heads = append(heads, h)
+		}
+		src, err := openSource(ctx, t)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		defer src.Close()
+		rep, err := prooflog.Verify(ctx, src, prooflog.VerifyOptions{Keys: keys, KnownHeads: heads})
+		if err != nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "FAILED: %v\n", err)
+			return caddy.ExitCodeFailedStartup, err
+		}
+		if fl.Bool("json") {
+			return caddy.ExitCodeSuccess, json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "OK: %d entries (%d decisions, %d checkpoints) verified in %s\n", rep.Entries, rep.Decisions, rep.Checkpoints, redactDSN(t.log))
+		fmt.Fprintf(cmd.OutOrStdout(), "head: seq %d, hash %s\n", rep.Head.Seq, rep.Head.Hash)
+		if rep.LastCheckpoint != nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "last signed checkpoint: seq %d, hash %s (keep it: --known-head %d:%s)\n", rep.LastCheckpoint.Seq, rep.LastCheckpoint.Hash, rep.LastCheckpoint.Seq, rep.LastCheckpoint.Hash)
+		}
+		if rep.UnsignedTail > 0 {
+			fmt.Fprintf(cmd.OutOrStdout(), "%d entries after the last checkpoint are covered by the chain only\n", rep.UnsignedTail)
+		}
+		for _, r := range rep.Recoveries {
+			b, _ := json.Marshal(r)
+			fmt.Fprintf(cmd.OutOrStdout(), "recovery after a crash: %s\n", b)
+		}
+		for _, w := range rep.Warnings {
+			fmt.Fprintf(cmd.OutOrStdout(), "warning: %s\n", w)
+		}
+		return caddy.ExitCodeSuccess, nil
+	})
+	return c
+}
+
+func showCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "show <consent-id> [--config F | --log DIR|DSN]",
+		Short: "Show every decision of one visitor, oldest first",
+		Long: `Prints the full history of one consent ID (the ID in the visitor's cookie and
+in the consent endpoint's answer), e.g. to answer an access request.`,
+		Args: cobra.ExactArgs(1),
+	}
+	logFlags(c)
+	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
+		ctx, cancel := commandContext()
+		defer cancel()
+		t, err := resolveTarget(fl)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		src, err := openSource(ctx, t)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		defer src.Close()
+		recs, err := prooflog.Show(ctx, src, args[0])
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		if len(recs) == 0 {
+			return caddy.ExitCodeFailedStartup, fmt.Errorf("no decisions of consent ID %q", args[0])
+		}
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		for _, r := range recs {
+			if err := enc.Encode(showRecord(r)); err != nil {
+				return caddy.ExitCodeFailedStartup, err
+			}
+		}
+		return caddy.ExitCodeSuccess, nil
+	})
+	return c
+}
+
+// showRecord is a record as `show` prints it.
+func showRecord(r *prooflog.Record) map[string]any {
+	cats := make(map[string]bool)
+	for _, c := range r.Categories {
+		cats[c.Name] = c.Granted
+	}
+	return map[string]any{
+		"seq": r.Seq, "time": r.Time.UTC().Format("2006-01-02T15:04:05.000Z"), "consent_id": r.ConsentID,
+		"method": r.Method, "categories": cats, "policy_version": r.PolicyVersion, "language": r.Language,
+		"texts_hash": r.TextsHash, "origin": r.Origin, "path": r.Path, "ip_masked": r.MaskedIP, "gpc": r.GPC,
+	}
+}
+
+func exportCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "export [--format csv|jsonl] [--from T] [--to T] [--granted C,...] [--config F | --log DIR|DSN]",
+		Short: "Export decisions as CSV or JSON Lines",
+		Long: `Writes the decisions to standard output. JSON Lines are the log's own lines,
+so they still hash to the chain.`,
+	}
+	logFlags(c)
+	filterFlags(c)
+	c.Flags().String("format", "csv", "csv or jsonl")
+	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
+		ctx, cancel := commandContext()
+		defer cancel()
+		format := prooflog.Format(fl.String("format"))
+		if format != prooflog.FormatCSV && format != prooflog.FormatJSONL {
+			return caddy.ExitCodeFailedStartup, fmt.Errorf("--format %q: want csv or jsonl", format)
+		}
+		f, err := parseFilter(fl)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		t, err := resolveTarget(fl)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		src, err := openSource(ctx, t)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		defer src.Close()
+		n, err := prooflog.Export(ctx, src, cmd.OutOrStdout(), format, f)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "%d decisions exported\n", n)
+		return caddy.ExitCodeSuccess, nil
+	})
+	return c
+}
+
+func statsCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "stats [--from T] [--to T] [--json] [--config F | --log DIR|DSN]",
+		Short: "Decisions per day and category, with acceptance rates",
+	}
+	logFlags(c)
+	filterFlags(c)
+	c.Flags().Bool("json", false, "print JSON")
+	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
+		ctx, cancel := commandContext()
+		defer cancel()
+		f, err := parseFilter(fl)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		t, err := resolveTarget(fl)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		src, err := openSource(ctx, t)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		defer src.Close()
+		st, err := prooflog.Stats(ctx, src, f)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		if fl.Bool("json") {
+			return caddy.ExitCodeSuccess, json.NewEncoder(cmd.OutOrStdout()).Encode(st)
+		}
+		writeStats(cmd.OutOrStdout(), st)
+		return caddy.ExitCodeSuccess, nil
+	})
+	return c
+}
+
+func writeStats(w io.Writer, st *prooflog.StatsReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "decisions\t%d\n", st.Decisions)
+	for m, n := range st.Methods {
+		fmt.Fprintf(tw, "  %s\t%d\n", m, n)
+	}
+	fmt.Fprintf(tw, "\ncategory\tgranted\toffered\tacceptance\n")
+	for _, c := range st.Categories {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\n", c.Name, c.Granted, c.Offered, 100*c.Rate)
+	}
+	fmt.Fprintf(tw, "\nday\tdecisions")
+	for _, c := range st.Categories {
+		fmt.Fprintf(tw, "\t%s", c.Name)
+	}
+	fmt.Fprintln(tw)
+	for _, d := range st.Days {
+		fmt.Fprintf(tw, "%s\t%d", d.Day, d.Decisions)
+		for _, c := range st.Categories {
+			rate := "-"
+			for _, dc := range d.Categories {
+				if dc.Name == c.Name {
+					rate = fmt.Sprintf("%.0f%%", 100*dc.Rate)
+				}
+			}
+			fmt.Fprintf(tw, "\t%s", rate)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
+
+func pruneCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "prune (--before T | --older-than DURATION) [--config F | --log DIR|DSN]",
+		Short: "Remove records past the retention period, leaving a signed checkpoint",
+		Long: `Writes a signed checkpoint naming the cut, then removes what lies before it
+(whole files of the file log; rows of the database), so the rest still
+verifies. Needs the signing key in Caddy's storage (--config).`,
+	}
+	logFlags(c)
+	c.Flags().String("before", "", "remove records before this time (RFC 3339 or YYYY-MM-DD)")
+	c.Flags().String("older-than", "", "remove records older than this duration, e.g. 548d")
+	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
+		ctx, cancel := commandContext()
+		defer cancel()
+		var before time.Time
+		switch b, o := fl.String("before"), fl.String("older-than"); {
+		case b != "" && o == "":
+			t, err := parseTime(b)
+			if err != nil {
+				return caddy.ExitCodeFailedStartup, fmt.Errorf("--before: %w", err)
+			}
+			before = t
+		case o != "" && b == "":
+			d, err := caddy.ParseDuration(o)
+			if err != nil || d <= 0 {
+				return caddy.ExitCodeFailedStartup, fmt.Errorf("--older-than %q: want a duration such as 548d", o)
+			}
+			before = time.Now().Add(-d)
+		default:
+			return caddy.ExitCodeFailedStartup, errors.New("give exactly one of --before and --older-than")
+		}
+		t, err := resolveTarget(fl)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		if t.storage == nil {
+			return caddy.ExitCodeFailedStartup, errors.New("prune signs a checkpoint: pass --config so the signing key can be found in Caddy's storage")
+		}
+		rep, err := prooflog.Prune(ctx, t.log, &prooflog.Keyring{Storage: t.storage}, before)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		b, _ := json.Marshal(rep)
+		fmt.Fprintf(cmd.OutOrStdout(), "pruned: %s\n", b)
+		return caddy.ExitCodeSuccess, nil
+	})
+	return c
+}
+
+func pubkeyCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "pubkey [--config F]",
+		Short: "Print the public keys that verify the proof log's checkpoints",
+		Long: `Prints the public keys as JSON; give the file to auditors, who verify with
+caddy consent verify --log DIR --pubkey FILE. Creates nothing.`,
+	}
+	logFlags(c)
+	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
+		ctx, cancel := commandContext()
+		defer cancel()
+		t, err := resolveTarget(fl)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		if t.storage == nil {
+			t.storage = caddy.DefaultStorage
+		}
+		keys, err := prooflog.PublicKeys(ctx, t.storage, prooflog.DefaultKeyStorageKey)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		out, err := prooflog.MarshalPublicKeys(keys)
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		_, err = cmd.OutOrStdout().Write(append(out, '\n'))
+		return caddy.ExitCodeSuccess, err
+	})
+	return c
+}
+
+func scanCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "scan <url> [--browser] [--depth N] [--pages N] [--format table|json|caddyfile]",
+		Short: "Crawl a site and report its trackers and cookies",
+		Long: `Fetches the site's pages (same-origin links, bounded depth and count) and
+reports every third-party script, frame, pixel and cookie, with the category
+the rules give it or "unclassified". --browser loads pages in headless
+Chromium to also see what tag managers inject and cookies set by JavaScript.
+--format caddyfile writes rules for what is unclassified, to paste into the
+cookie_consent block.`,
+		Args: cobra.ExactArgs(1),
+	}
+	c.Flags().Bool("browser", false, "load pages in headless Chromium")
+	c.Flags().String("chromium", "", "path of the Chromium binary (default: found on PATH)")
+	c.Flags().Int("depth", scan.DefaultMaxDepth, "how many links deep to follow")
+	c.Flags().Int("pages", scan.DefaultMaxPages, "at most this many pages")
+	c.Flags().Int("concurrency", scan.DefaultConcurrency, "pages fetched at once")
+	c.Flags().Duration("timeout", scan.DefaultTimeout, "per-page timeout")
+	c.Flags().Duration("deadline", 10*time.Minute, "overall time limit")
+	c.Flags().String("format", "table", "table, json or caddyfile")
+	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
+		format := fl.String("format")
+		if format != "table" && format != "json" && format != "caddyfile" {
+			return caddy.ExitCodeFailedStartup, fmt.Errorf("--format %q: want table, json or caddyfile", format)
+		}
+		ctx, cancel := commandContext()
+		defer cancel()
+		ctx, cancelDeadline := context.WithTimeout(ctx, fl.Duration("deadline"))
+		defer cancelDeadline()
+		opts := scan.Options{
+			Start:        args[0],
+			MaxDepth:     fl.Int("depth"),
+			MaxPages:     fl.Int("pages"),
+			Concurrency:  fl.Int("concurrency"),
+			Timeout:      fl.Duration("timeout"),
+			Browser:      fl.Bool("browser"),
+			ChromiumPath: fl.String("chromium"),
+		}
+		progress, finish := scan.TerminalProgress(os.Stderr, "scanning")
+		opts.Progress = progress
+		rep, err := scan.Run(ctx, opts)
+		finish()
+		if rep == nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		if err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "scan incomplete: %v\n", err)
+		}
+		switch format {
+		case "json":
+			err = rep.WriteJSON(cmd.OutOrStdout())
+		case "caddyfile":
+			err = rep.WriteCaddyfile(cmd.OutOrStdout())
+		default:
+			err = rep.WriteTable(cmd.OutOrStdout())
+		}
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, err
+		}
+		return caddy.ExitCodeSuccess, nil
+	})
+	return c
+}
