@@ -210,12 +210,14 @@ func clientAddr(r *http.Request) netip.Addr {
 }
 
 func (h *Handler) analyticsAnswered(a *AnalyticsRoute) {
+	h.metrics.analytics.WithLabelValues("answered").Inc()
 	if c := h.logger.Check(zap.DebugLevel, "analytics request answered by the gateway: no consent"); c != nil {
 		c.Write(zap.String("category", a.category.String()))
 	}
 }
 
 func (h *Handler) analyticsForwarded(a *AnalyticsRoute) {
+	h.metrics.analytics.WithLabelValues("forwarded").Inc()
 	if c := h.logger.Check(zap.DebugLevel, "analytics request forwarded with the client address masked"); c != nil {
 		c.Write(zap.String("category", a.category.String()), zap.Bool("consent_free", a.ConsentFree))
 	}

@@ -93,6 +93,7 @@ func (h *Handler) writeState(w http.ResponseWriter, r *http.Request, status int,
 // refuse answers an error with a reason the visitor's script (JSON) or a
 // person (text) can read.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) error {
+	h.metrics.refusals.WithLabelValues(strconv.Itoa(status)).Inc()
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if strings.Contains(r.Header.Get("Accept"), "application/json") || isJSON(r) {
@@ -182,9 +183,22 @@ func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	rec := h.proofRecord(r, d, method, v, masked, req.Page, codec)
-	if err := h.sink.Append(r.Context(), rec); err != nil {
+	start := time.Now()
+	err = h.sink.Append(r.Context(), rec)
+	h.metrics.proofLatency.Observe(time.Since(start).Seconds())
+	if err != nil {
+		h.metrics.proofAppends.WithLabelValues("error").Inc()
 		h.logger.Error("recording a consent decision failed; no cookie set", zap.Error(err))
 		return h.refuse(w, r, http.StatusServiceUnavailable, "your choice could not be recorded; please try again")
+	}
+	h.metrics.proofAppends.WithLabelValues("ok").Inc()
+	h.metrics.decisionMethods.WithLabelValues(string(method)).Inc()
+	for _, c := range h.offered.Categories() {
+		outcome := "denied"
+		if accepted.Has(c) {
+			outcome = "granted"
+		}
+		h.metrics.decisions.WithLabelValues(c.String(), outcome).Inc()
 	}
 
 	http.SetCookie(w, h.consentCookie(r, value, codec.LifetimeOf(d)))

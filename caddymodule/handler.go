@@ -176,6 +176,8 @@ type Handler struct {
 	seen          *cookies.Seen
 	declaration   *cookies.Declaration
 	declLabels    map[string]cookies.Labels
+	metrics       *metrics
+	warnings      *rateLimitedWarnings
 	offered       rules.Set // the categories a visitor can accept
 	logger        *zap.Logger
 }
@@ -219,6 +221,8 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // files for writing and contacts nothing, since `caddy validate` runs it.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.metrics = newMetrics(ctx.GetMetricsRegistry())
+	h.warnings = newRateLimitedWarnings(time.Hour, 1000)
 	if h.Prefix == "" {
 		h.Prefix = DefaultPrefix
 	}

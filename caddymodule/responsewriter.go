@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -40,6 +41,8 @@ type responseWriter struct {
 	closers    []io.Closer
 	rw         *rewrite.Rewriter
 	err        error
+	spent      time.Duration // in the rewriter
+	bytesIn    int
 }
 
 // WriteHeader records the status. The header is written downstream at once,
@@ -94,7 +97,11 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		}
 		return n, err
 	case w.rewriting:
-		if _, err := w.pipeline.Write(p); err != nil {
+		start := time.Now()
+		_, err := w.pipeline.Write(p)
+		w.spent += time.Since(start)
+		w.bytesIn += len(p)
+		if err != nil {
 			w.err = err
 			return 0, err
 		}
@@ -149,6 +156,7 @@ func (w *responseWriter) Close() error {
 		w.filterCookies()
 	}
 	var errs []error
+	start := time.Now()
 	for _, c := range w.closers {
 		if err := c.Close(); err != nil {
 			errs = append(errs, err)
@@ -156,6 +164,14 @@ func (w *responseWriter) Close() error {
 	}
 	w.closers = nil
 	if w.rw != nil {
+		if w.rewriting {
+			w.spent += time.Since(start)
+			w.h.metrics.rewriteDuration.Observe(w.spent.Seconds())
+			w.h.metrics.rewriteBytes.Add(float64(w.bytesIn))
+			if w.rw.BodyInserted() {
+				w.h.metrics.banners.Inc()
+			}
+		}
 		w.h.rewriters.Put(w.rw)
 		w.rw = nil
 	}

@@ -116,6 +116,10 @@ func (o *observer) Observe(e rewrite.Event) {
 	if e.Vendor != nil {
 		o.h.seen.ObserveVendor(e.Vendor.ID)
 	}
+	o.h.metrics.element(e)
+	if e.Action == rewrite.UnknownThirdParty {
+		o.h.warnUnknown("third-party script host", e.Host)
+	}
 	if c := o.h.logger.Check(zap.DebugLevel, "consent decision on element"); c != nil {
 		fields := []zap.Field{
 			zap.String("action", e.Action.String()),
@@ -208,8 +212,13 @@ func (h *Handler) stripRequestCookies(r *http.Request, v *visit) {
 	}
 }
 
-// cookieRemoved logs a removed cookie by name only, never its value.
+// cookieRemoved counts and logs a removed cookie by name only, never its
+// value.
 func (h *Handler) cookieRemoved(rm cookies.Removed, where string) {
+	h.metrics.cookiesRemoved.WithLabelValues(rm.Category.String(), where).Inc()
+	if rm.Category == rules.Unclassified && h.ruleset.MatchCookie(rm.Name) == nil {
+		h.warnUnknown("cookie", rm.Name)
+	}
 	if c := h.logger.Check(zap.DebugLevel, "cookie of a category not accepted"); c != nil {
 		action := "removed"
 		if h.ReportOnly {

@@ -201,6 +201,9 @@ func (r *Rewriter) Close() error {
 	return r.err
 }
 
+// BodyInserted reports whether BodyStart (the banner) went into the page.
+func (r *Rewriter) BodyInserted() bool { return r.bodyDone && len(r.page.BodyStart) > 0 }
+
 // keep carries b[n:] over to the next Write and moves every offset.
 func (r *Rewriter) keep(b []byte, n int) {
 	rest := b[n:]
