@@ -5,12 +5,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metricValue reads one sample from a Prometheus text exposition.
@@ -117,6 +120,41 @@ http://:%d {
 	for _, bad := range []string{"googletagmanager", "127.0.0", "GA1.2", "widgets.unknown"} {
 		if regexp.MustCompile(`consentgate_[^\n]*` + regexp.QuoteMeta(bad)).MatchString(exposition) {
 			t.Errorf("a consentgate metric carries %q", bad)
+		}
+	}
+}
+
+// TestDashboardQueriesExistingMetrics keeps the Grafana dashboard in
+// configs/ honest: every metric it queries is one the gateway registers.
+func TestDashboardQueriesExistingMetrics(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "configs", "monitoring", "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	// Histograms and vectors only appear once observed.
+	m.proofLatency.Observe(0)
+	m.rewriteDuration.Observe(0)
+	m.decisions.WithLabelValues("statistics", "granted")
+	m.decisionMethods.WithLabelValues("settings")
+	m.refusals.WithLabelValues("400")
+	m.elements.WithLabelValues("statistics", "img", "neutralised")
+	m.cookiesRemoved.WithLabelValues("statistics", "response")
+	m.analytics.WithLabelValues("forwarded")
+	m.proofAppends.WithLabelValues("ok")
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, f := range families {
+		known[f.GetName()] = true
+	}
+	for _, name := range regexp.MustCompile(`consentgate_[a-z_]+`).FindAllString(string(data), -1) {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count"), "_sum")
+		if !known[base] {
+			t.Errorf("the dashboard queries %s, which the gateway does not register", name)
 		}
 	}
 }
