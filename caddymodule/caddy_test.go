@@ -142,6 +142,9 @@ func TestBareDirectiveAdaptsToSafeDefaults(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		runCrashChild()
+	}
 	// Keep Caddy from writing an autosave file into the user's config dir.
 	if dir, err := os.MkdirTemp("", "consentgate-test-home"); err == nil {
 		os.Setenv("XDG_CONFIG_HOME", dir)
