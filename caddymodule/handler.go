@@ -298,17 +298,13 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 			optional = append(optional, c)
 		}
 	}
-	controller := h.Controller
-	if controller == "" {
-		controller = defaultController
-	}
 	var err error
 	h.banner, err = banner.New(banner.Config{
 		Prefix:         h.Prefix,
 		Categories:     optional,
 		Languages:      h.Languages,
 		Texts:          h.Texts,
-		Controller:     controller,
+		Controller:     h.Controller,
 		PolicyURL:      h.PolicyURL,
 		SettingsAnchor: h.SettingsAnchor,
 		ConsentMode:    h.ConsentMode,
@@ -375,10 +371,6 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 	}
 	return nil
 }
-
-// defaultController is what the banner names as processing the data when
-// the operator did not say: the site itself.
-const defaultController = "deze website (this website)"
 
 // Cleanup releases the proof sink (the file writer is shared with the
 // config that replaces this one, and closes with the last user).

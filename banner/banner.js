@@ -1,0 +1,564 @@
+/* consentgate banner script (plain ES2017, no dependencies).
+ *
+ * Reads the banner root (#consentgate) and the rewriter's attribute
+ * contract (data-consent-category, data-consent-vendor, and the
+ * data-consent-src/srcset/href/data/type renames), restores in document
+ * order what the visitor accepted, shows placeholders for blocked embeds,
+ * and sends decisions to the consent endpoint. See the Go package doc of
+ * consentgate/banner. */
+(() => {
+	'use strict';
+
+	const P = 'data-consent-';
+	const CATS = ['necessary', 'statistics', 'preferences', 'marketing', 'unclassified'];
+	const RENAMED = ['srcset', 'src', 'href', 'data'];
+	const self = document.currentScript;
+	const root = document.getElementById('consentgate');
+	if (!root || root.hasAttribute('data-cg-ready')) {
+		return;
+	}
+	root.setAttribute('data-cg-ready', '');
+	root.classList.add('cg-js');
+
+	const words = (s) => String(s || '').split(/\s+/).filter(Boolean);
+	const has = (list, x) => list.indexOf(x) >= 0;
+	const data = (n) => root.getAttribute('data-cg-' + n) || '';
+	const parse = (s) => {
+		try {
+			const v = JSON.parse(s);
+			return v && typeof v === 'object' ? v : {};
+		} catch (e) {
+			return {};
+		}
+	};
+
+	const endpoint = data('prefix') + 'consent';
+	const anchor = data('anchor');
+	const consentMode = data('consent-mode') === 'true';
+	const texts = parse(data('texts'));
+	const vendors = parse(data('vendors'));
+	const offered = words(data('offered'));
+	let accepted = words(data('accepted'));
+	if (!has(accepted, 'necessary')) {
+		accepted.push('necessary');
+	}
+
+	const form = root.querySelector('form');
+	const banner = root.querySelector('.cg-banner');
+	const dlg = root.querySelector('.cg-settings');
+	const toggle = root.querySelector('.cg-toggle');
+
+	// The page's CSP nonce, for the scripts this restores.
+	const nonce = (() => {
+		if (self && self.nonce) {
+			return self.nonce;
+		}
+		const s = document.querySelector('script[nonce]');
+		return s ? s.nonce || s.getAttribute('nonce') || '' : '';
+	})();
+
+	// The buttons open and close the dialog natively without JavaScript
+	// (command/commandfor); with it, this script does, and does more.
+	for (const b of Array.from(root.querySelectorAll('[command]'))) {
+		b.removeAttribute('command');
+		b.removeAttribute('commandfor');
+	}
+
+	const isOpen = () => dlg.hasAttribute('open');
+	const visible = (el) => !!(el && el.isConnected && el.getClientRects().length);
+
+	// ---- Restoring what was accepted --------------------------------------
+
+	function categoriesOf(el) {
+		const cs = words(el.getAttribute(P + 'category')).map((c) => {
+			c = c.toLowerCase();
+			return has(CATS, c) ? c : 'unclassified';
+		});
+		return cs.length ? cs : ['unclassified'];
+	}
+
+	const allowed = (el, acc) => categoriesOf(el).every((c) => has(acc, c));
+
+	// inert reports whether el was neutralised and waits to be restored.
+	function inert(el) {
+		if (el.tagName === 'SCRIPT') {
+			return el.hasAttribute(P + 'src') ||
+				(el.getAttribute('type') || '').trim().toLowerCase() === 'text/plain';
+		}
+		return RENAMED.some((n) => el.hasAttribute(P + n));
+	}
+
+	// scriptMode tells how a restored script runs: 'sync' scripts run one
+	// after the other (an external one loads before the next runs),
+	// 'defer' ones after all of those, 'async' ones whenever they load.
+	function scriptMode(el) {
+		const external = el.hasAttribute(P + 'src') || el.hasAttribute('src');
+		const type = (el.getAttribute(P + 'type') || '').trim().toLowerCase();
+		if (el.hasAttribute('async') && (external || type === 'module')) {
+			return 'async';
+		}
+		if (type === 'module' || external && el.hasAttribute('defer')) {
+			return 'defer';
+		}
+		return 'sync';
+	}
+
+	const done = new WeakSet();
+
+	// runScript replaces an inert script by a live copy, so it runs. The
+	// promise resolves when the next script may run.
+	function runScript(old, wait) {
+		return new Promise((resolve) => {
+			const s = document.createElement('script');
+			for (const a of Array.from(old.attributes)) {
+				let n = a.name;
+				if (n === 'type' || n === 'nonce' || n === P + 'category' || n === P + 'vendor') {
+					continue;
+				}
+				if (n === P + 'type' || n === P + 'src') {
+					n = n.slice(P.length);
+				}
+				s.setAttribute(n, a.value);
+			}
+			const n = old.nonce || nonce;
+			if (n) {
+				s.nonce = n;
+			}
+			s.text = old.text;
+			const external = s.hasAttribute('src');
+			if (external) {
+				s.async = old.hasAttribute('async');
+				if (wait) {
+					s.addEventListener('load', () => resolve());
+					s.addEventListener('error', () => resolve());
+				}
+			}
+			done.add(s);
+			if (old.parentNode) {
+				old.parentNode.replaceChild(s, old);
+			}
+			if (!external || !wait) {
+				resolve();
+			}
+		});
+	}
+
+	function restoreElement(el) {
+		for (const n of RENAMED) {
+			const v = el.getAttribute(P + n);
+			if (v !== null) {
+				el.removeAttribute(P + n);
+				el.setAttribute(n, v);
+			}
+		}
+		removePlaceholder(el);
+		if ((el.tagName === 'OBJECT' || el.tagName === 'EMBED') && el.parentNode) {
+			const copy = el.cloneNode(true); // so it loads what it now points at
+			done.add(copy);
+			el.parentNode.replaceChild(copy, el);
+		}
+	}
+
+	// restorePass restores, in document order, every inert element whose
+	// categories are all in acc.
+	async function restorePass(acc) {
+		const deferred = [];
+		for (const el of Array.from(document.querySelectorAll('[' + P + 'category]'))) {
+			if (done.has(el) || !el.isConnected || root.contains(el) || !inert(el) || !allowed(el, acc)) {
+				continue;
+			}
+			done.add(el);
+			if (el.tagName !== 'SCRIPT') {
+				restoreElement(el);
+				continue;
+			}
+			const mode = scriptMode(el);
+			if (mode === 'defer') {
+				deferred.push(el);
+			} else {
+				await runScript(el, mode === 'sync');
+			}
+		}
+		for (const el of deferred) {
+			await runScript(el, true);
+		}
+		placeholders(acc);
+	}
+
+	let chain = Promise.resolve();
+	function restore() {
+		const acc = accepted.slice();
+		chain = chain.then(() => restorePass(acc)).catch(() => {});
+		return chain;
+	}
+
+	// ---- Placeholders for blocked embeds --------------------------------
+
+	const boxes = new WeakMap(); // iframe -> {box, display, priority}
+
+	function hostOf(u) {
+		try {
+			return new URL(u, location.href).hostname;
+		} catch (e) {
+			return '';
+		}
+	}
+
+	const fill = (t, k, v) => String(t || '').split('{' + k + '}').join(v);
+	const pixels = (v) => /^\s*\d+(\.\d+)?\s*(px)?\s*$/i.test(v || '') ? parseFloat(v) : 0;
+
+	function placeholders(acc) {
+		for (const el of Array.from(document.querySelectorAll('iframe[' + P + 'category]'))) {
+			if (!done.has(el) && !boxes.has(el) && !root.contains(el) && inert(el) && !allowed(el, acc)) {
+				placeholder(el, acc);
+			}
+		}
+	}
+
+	function placeholder(el, acc) {
+		const missing = categoriesOf(el).filter((c) => !has(acc, c));
+		const id = el.getAttribute(P + 'vendor') || '';
+		const vendor = vendors[id] || id || hostOf(el.getAttribute(P + 'src')) || '?';
+		const category = missing.map((c) => texts['category_' + c] || c).join(', ');
+
+		const box = document.createElement('div');
+		box.className = 'cg-placeholder';
+		box.setAttribute('role', 'group');
+		box.setAttribute('aria-label', vendor);
+		box.setAttribute('data-cg-vendor', id);
+		const w = pixels(el.getAttribute('width'));
+		const h = pixels(el.getAttribute('height'));
+		if (w && h) {
+			box.style.width = w + 'px';
+			box.style.aspectRatio = w + ' / ' + h;
+		} else {
+			const r = el.getBoundingClientRect();
+			box.style.width = r.width ? r.width + 'px' : '100%';
+			box.style.minHeight = (r.height || 150) + 'px';
+		}
+		const p = document.createElement('p');
+		p.textContent = fill(fill(texts.embed_notice, 'vendor', vendor), 'category', category);
+		box.appendChild(p);
+		if (missing.every((c) => has(offered, c))) {
+			const b = document.createElement('button');
+			b.type = 'button';
+			b.className = 'cg-btn';
+			b.textContent = texts.embed_load || 'Load';
+			b.addEventListener('click', () => {
+				const want = accepted.concat(missing).filter((c, i, all) => c !== 'necessary' && all.indexOf(c) === i);
+				decide({action: 'save', categories: want}, box);
+			});
+			box.appendChild(b);
+		}
+		boxes.set(el, {
+			box: box,
+			display: el.style.getPropertyValue('display'),
+			priority: el.style.getPropertyPriority('display'),
+		});
+		el.style.setProperty('display', 'none', 'important');
+		el.parentNode.insertBefore(box, el);
+	}
+
+	function removePlaceholder(el) {
+		const ph = boxes.get(el);
+		if (!ph) {
+			return;
+		}
+		boxes.delete(el);
+		const focused = ph.box.contains(document.activeElement);
+		if (ph.display) {
+			el.style.setProperty('display', ph.display, ph.priority);
+		} else {
+			el.style.removeProperty('display');
+		}
+		ph.box.remove();
+		if (focused) {
+			el.focus();
+		}
+	}
+
+	// ---- Decisions --------------------------------------------------------
+
+	function errorBox(where) {
+		if (where) {
+			let e = where.querySelector('.cg-error');
+			if (!e) {
+				e = document.createElement('p');
+				e.className = 'cg-error';
+				e.setAttribute('role', 'alert');
+				where.appendChild(e);
+			}
+			return e;
+		}
+		return (isOpen() ? dlg : banner).querySelector('.cg-error');
+	}
+
+	function showError(where) {
+		const e = errorBox(where);
+		if (e) {
+			e.textContent = texts.error || 'Error';
+			e.hidden = false;
+		}
+	}
+
+	function hideErrors() {
+		for (const e of Array.from(root.querySelectorAll('.cg-error'))) {
+			e.hidden = true;
+			e.textContent = '';
+		}
+	}
+
+	function updateConsentMode(acc) {
+		if (!consentMode) {
+			return;
+		}
+		window.dataLayer = window.dataLayer || [];
+		if (typeof window.gtag !== 'function') {
+			window.gtag = function () {
+				window.dataLayer.push(arguments);
+			};
+		}
+		const g = (c) => has(acc, c) ? 'granted' : 'denied';
+		window.gtag('consent', 'update', {
+			ad_storage: g('marketing'),
+			ad_user_data: g('marketing'),
+			ad_personalization: g('marketing'),
+			analytics_storage: g('statistics'),
+		});
+	}
+
+	// apply takes a decision the endpoint answered with; useWithdrawn says
+	// whether to act on its "withdrawn" list.
+	function apply(res, useWithdrawn) {
+		const acc = ['necessary'];
+		for (const c of CATS) {
+			if (c !== 'necessary' && res.categories[c] === true) {
+				acc.push(c);
+			}
+		}
+		const withdrawn = useWithdrawn && Array.isArray(res.withdrawn) && res.withdrawn.length > 0;
+		if (withdrawn || accepted.some((c) => !has(acc, c))) {
+			// Scripts that ran cannot be stopped: start afresh.
+			location.reload();
+			return;
+		}
+		const focusWasInside = root.contains(document.activeElement);
+		accepted = acc;
+		root.setAttribute('data-cg-decided', 'true');
+		root.setAttribute('data-cg-accepted', acc.join(' '));
+		root.classList.add('cg-decided');
+		for (const box of Array.from(root.querySelectorAll('input[name=category]'))) {
+			if (!box.disabled) {
+				box.checked = has(acc, box.value);
+			}
+		}
+		hideErrors();
+		banner.hidden = true;
+		updateConsentMode(acc);
+		if (isOpen()) {
+			closeSettings();
+		} else if (focusWasInside) {
+			focusBack(null);
+		}
+		restore();
+	}
+
+	let busy = false;
+
+	async function decide(body, where) {
+		if (busy) {
+			return;
+		}
+		busy = true;
+		root.setAttribute('aria-busy', 'true');
+		let res = null;
+		try {
+			const r = await fetch(endpoint, {
+				method: 'POST',
+				credentials: 'same-origin',
+				headers: {'Content-Type': 'application/json', 'Accept': 'application/json'},
+				body: JSON.stringify(body),
+			});
+			if (r.ok) {
+				res = await r.json();
+			}
+		} catch (e) {
+			res = null;
+		}
+		busy = false;
+		root.removeAttribute('aria-busy');
+		if (!res || res.decided !== true || !res.categories || typeof res.categories !== 'object') {
+			showError(where);
+			return;
+		}
+		apply(res, true);
+	}
+
+	let submitter = null;
+	form.addEventListener('click', (e) => {
+		const b = e.target.closest && e.target.closest('button[name=action]');
+		if (b) {
+			submitter = b;
+		}
+	});
+	form.addEventListener('submit', (e) => {
+		const b = e.submitter || submitter;
+		const action = b ? b.value : '';
+		if (!window.fetch || !has(['accept_all', 'reject_all', 'save'], action)) {
+			return; // the form posts itself
+		}
+		e.preventDefault();
+		const body = {action: action};
+		if (action === 'save') {
+			body.categories = Array.from(form.querySelectorAll('input[name=category]:checked:not(:disabled)'))
+				.map((x) => x.value);
+		}
+		decide(body, null);
+	});
+
+	// ---- The settings layer -------------------------------------------
+
+	let returnTo = null;
+	let modal = false;
+
+	function focusBack(el) {
+		if (visible(el) && el !== document.body) {
+			el.focus();
+		} else if (visible(toggle)) {
+			toggle.focus();
+		} else {
+			const open = banner.querySelector('[data-cg-open]');
+			if (visible(open)) {
+				open.focus();
+			}
+		}
+	}
+
+	function openSettings() {
+		if (isOpen()) {
+			return;
+		}
+		returnTo = document.activeElement;
+		hideErrors();
+		modal = false;
+		if (typeof dlg.showModal === 'function') {
+			try {
+				dlg.showModal();
+				modal = true;
+			} catch (e) {
+				dlg.setAttribute('open', '');
+			}
+		} else {
+			dlg.setAttribute('open', '');
+		}
+		// Focus the title (tabindex=-1), so the dialog reads from the top and
+		// the rest of a key press that opened it (Enter on a link acts on
+		// keydown) cannot tick a box or submit the form.
+		const title = dlg.querySelector('.cg-title');
+		if (title) {
+			title.focus();
+		}
+	}
+
+	function closeSettings() {
+		if (!isOpen()) {
+			return;
+		}
+		if (typeof dlg.close === 'function') {
+			dlg.close(); // fires close
+		} else {
+			dlg.removeAttribute('open');
+			closed();
+		}
+	}
+
+	function closed() {
+		modal = false;
+		if (location.hash === '#' + anchor && window.history && history.replaceState) {
+			history.replaceState(history.state, '', location.pathname + location.search);
+		}
+		const el = returnTo;
+		returnTo = null;
+		focusBack(el);
+	}
+
+	dlg.addEventListener('close', closed);
+
+	dlg.addEventListener('keydown', (e) => {
+		if (e.key === 'Escape' && !modal) { // a modal dialog closes itself
+			e.preventDefault();
+			closeSettings();
+			return;
+		}
+		if (e.key !== 'Tab') {
+			return;
+		}
+		// Keep focus in the open dialog.
+		const f = Array.from(dlg.querySelectorAll('a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])'))
+			.filter((x) => !x.disabled && visible(x));
+		if (!f.length) {
+			return;
+		}
+		const first = f[0];
+		const last = f[f.length - 1];
+		if (e.shiftKey && (document.activeElement === first || !dlg.contains(document.activeElement))) {
+			e.preventDefault();
+			last.focus();
+		} else if (!e.shiftKey && (document.activeElement === last || !dlg.contains(document.activeElement))) {
+			e.preventDefault();
+			first.focus();
+		}
+	});
+
+	root.addEventListener('click', (e) => {
+		const t = e.target.closest && e.target.closest('[data-cg-open], [data-cg-close]');
+		if (!t || !root.contains(t)) {
+			return;
+		}
+		e.preventDefault();
+		if (t.hasAttribute('data-cg-open')) {
+			openSettings();
+		} else {
+			closeSettings();
+		}
+	});
+
+	// Links to #<anchor> anywhere in the page open the settings.
+	document.addEventListener('click', (e) => {
+		if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) {
+			return;
+		}
+		const a = e.target.closest && e.target.closest('a[href]');
+		if (!a || root.contains(a) || a.hash !== '#' + anchor || a.origin !== location.origin ||
+			a.pathname !== location.pathname || a.search !== location.search) {
+			return;
+		}
+		e.preventDefault();
+		openSettings();
+	});
+	window.addEventListener('hashchange', () => {
+		if (location.hash === '#' + anchor) {
+			openSettings();
+		}
+	});
+
+	// A page restored from the back-forward cache may show an old state.
+	window.addEventListener('pageshow', (e) => {
+		if (!e.persisted || !window.fetch) {
+			return;
+		}
+		fetch(endpoint, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+			.then((r) => r.ok ? r.json() : null)
+			.then((res) => {
+				if (res && res.decided === true && res.categories && typeof res.categories === 'object') {
+					apply(res, false);
+				}
+			})
+			.catch(() => {});
+	});
+
+	restore();
+	if (location.hash === '#' + anchor) {
+		openSettings();
+	}
+})();
