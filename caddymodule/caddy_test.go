@@ -44,7 +44,11 @@ func startCaddy(t testing.TB, caddyfile string) {
 func startCaddyWith(t testing.TB, globalOptions, caddyfile string) {
 	t.Helper()
 	storage := t.TempDir()
-	global := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\toutput discard\n\t}\n%s\n}\n", storage, globalOptions)
+	autoHTTPS := "\tauto_https off\n"
+	if strings.Contains(globalOptions, "auto_https") {
+		autoHTTPS = ""
+	}
+	global := fmt.Sprintf("{\n\tadmin off\n%s\tstorage file_system %s\n\tlog {\n\t\toutput discard\n\t}\n%s\n}\n", autoHTTPS, storage, globalOptions)
 	cfgJSON := adaptCaddyfile(t, global+caddyfile)
 	if err := caddy.Load(cfgJSON, true); err != nil {
 		t.Fatalf("loading config: %v\n%s", err, cfgJSON)

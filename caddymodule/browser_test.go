@@ -1,0 +1,440 @@
+package caddymodule
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/consentgate/consentgate/internal/testpages"
+)
+
+// These tests run the whole gateway — a real Caddy with cookie_consent in
+// front of the demo site, whose pages carry the vendors' snippets verbatim —
+// in headless Chromium. The real tracker host names point at a loopback
+// Caddy site with `tls internal` (Chromium's --host-resolver-rules), whose
+// stand-in scripts record that they ran and in which order; every other
+// name resolves nowhere, so nothing leaves the machine.
+
+var updateDemoScreenshot = flag.Bool("update-demo-screenshot", false, "write docs/demo.png, the screenshot the README shows")
+
+// trackerHosts are the hosts the demo pages load trackers from.
+var trackerHosts = []string{
+	"www.googletagmanager.com", "www.google-analytics.com", "region1.google-analytics.com",
+	"static.hotjar.com", "script.hotjar.com", "connect.facebook.net", "www.facebook.com",
+	"www.youtube.com", "player.vimeo.com", "www.google.com", "fonts.googleapis.com", "fonts.gstatic.com",
+	"secure.gravatar.com", "s.w.org",
+}
+
+// trackerStandIns serves the stand-in scripts and records every request.
+type trackerStandIns struct {
+	mu       sync.Mutex
+	requests []string
+}
+
+func (s *trackerStandIns) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests = append(s.requests, r.Host+r.URL.Path)
+	s.mu.Unlock()
+	ran := func(name string) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprintf(w, "(window.__trackers = window.__trackers || []).push(%q);\n", name)
+	}
+	switch {
+	case r.Host == "www.googletagmanager.com" && r.URL.Path == "/gtag/js":
+		ran("gtag.js")
+	case r.Host == "www.googletagmanager.com" && r.URL.Path == "/gtm.js":
+		ran("gtm.js")
+	case r.Host == "static.hotjar.com":
+		ran("hotjar")
+	case r.Host == "connect.facebook.net":
+		ran("fbevents")
+	case strings.HasSuffix(r.URL.Path, ".css"), r.Host == "fonts.googleapis.com":
+		w.Header().Set("Content-Type", "text/css")
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (s *trackerStandIns) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.requests
+	s.requests = nil
+	return r
+}
+
+type browserRig struct {
+	base     string
+	trackers *trackerStandIns
+	browser  context.Context
+}
+
+func newBrowserRig(t *testing.T) *browserRig {
+	t.Helper()
+	exec := chromiumForTest(t)
+	trackers := &trackerStandIns{}
+	rec := httptest.NewServer(trackers)
+	t.Cleanup(rec.Close)
+	gport, tport := freePort(t), freePort(t)
+	var names []string
+	for _, h := range trackerHosts {
+		names = append(names, fmt.Sprintf("https://%s:%d", h, tport))
+	}
+	site := testpages.Dir()
+	startCaddyWith(t, "\tskip_install_trust\n\tauto_https disable_redirects", fmt.Sprintf(`
+http://:%[1]d {
+	bind 127.0.0.1
+	cookie_consent {
+		controller "Bakkerij De Korenschoof"
+		policy_url /privacy/
+		consent_mode
+		rate_limit off
+		proof_log {
+			dir %[2]s
+		}
+	}
+	root * %[3]s
+	file_server
+}
+%[4]s {
+	bind 127.0.0.1
+	tls internal
+	reverse_proxy %[5]s {
+		header_up Host {host}
+	}
+}
+`, gport, filepath.Join(t.TempDir(), "prooflog"), site, strings.Join(names, ", "), strings.TrimPrefix(rec.URL, "http://")))
+	waitListening(t, fmt.Sprintf("127.0.0.1:%d", gport))
+	waitListening(t, fmt.Sprintf("127.0.0.1:%d", tport))
+
+	var rules []string
+	for _, h := range trackerHosts {
+		rules = append(rules, fmt.Sprintf("MAP %s:443 127.0.0.1:%d", h, tport))
+	}
+	rules = append(rules, "MAP * ~NOTFOUND", "EXCLUDE 127.0.0.1")
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exec),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("host-resolver-rules", strings.Join(rules, ", ")),
+		chromedp.Flag("lang", "nl-NL"),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting %s: %v", exec, err)
+	}
+	return &browserRig{base: fmt.Sprintf("http://127.0.0.1:%d", gport), trackers: trackers, browser: browser}
+}
+
+// chromiumForTest finds Chromium, or skips (fails under CI=true).
+func chromiumForTest(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	for _, p := range []string{os.Getenv("CONSENTGATE_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	msg := "browser tests need Chromium at /usr/bin/chromium (apt-get install chromium; scripts/test.sh does) or CONSENTGATE_CHROMIUM"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+type gatewayTab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (r *browserRig) tab(t *testing.T) *gatewayTab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(r.browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	tctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(tcancel)
+	tb := &gatewayTab{t: t, ctx: tctx}
+	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+func (tb *gatewayTab) do(steps ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, steps...); err != nil {
+		tb.t.Fatalf("browser: %v", err)
+	}
+}
+
+func (tb *gatewayTab) eval(expr string) string {
+	tb.t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		tb.t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+func (tb *gatewayTab) waitFor(what, expr string) {
+	tb.t.Helper()
+	_, err := chromedp.Run(tb.ctx, chromedp.Poll[chromedp.Void](expr,
+		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		tb.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+	}
+}
+
+// open loads a page and waits for the banner's script.
+func (tb *gatewayTab) open(url string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate(url))
+	tb.waitFor("the banner script", `document.getElementById('consentgate') && document.getElementById('consentgate').hasAttribute('data-cg-ready')`)
+}
+
+// ran lists the stand-in trackers that ran, and the globals the vendors'
+// inline snippets define.
+func (tb *gatewayTab) ran() string {
+	tb.t.Helper()
+	return tb.eval(`[].concat(window.__trackers || [],
+		typeof window.fbq === 'function' ? ['fbq()'] : [],
+		window._hjSettings ? ['_hjSettings'] : [],
+		(window.dataLayer || []).some(function (e) { return e && (e[0] === 'config' || e.event === 'gtm.js'); }) ? ['dataLayer config'] : []
+	).sort().join(' ')`)
+}
+
+const (
+	gwAcceptAll = `#consentgate .cg-banner button[value=accept_all]`
+	gwRejectAll = `#consentgate .cg-banner button[value=reject_all]`
+	gwSettings  = `#consentgate .cg-banner button[data-cg-open]`
+	gwSave      = `#consentgate .cg-settings button[value=save]`
+)
+
+// settle gives async scripts time to load and run.
+func settle() { time.Sleep(700 * time.Millisecond) }
+
+func TestGatewayInABrowser(t *testing.T) {
+	r := newBrowserRig(t)
+	home, post := r.base+"/", r.base+"/hello-world/"
+	allTrackers := "_hjSettings dataLayer config fbevents fbq() gtag.js gtm.js hotjar"
+
+	t.Run("before a decision no tracker runs or is requested", func(t *testing.T) {
+		for _, u := range []string{home, post} {
+			tb := r.tab(t)
+			tb.open(u)
+			tb.waitFor("the banner", `!document.querySelector('#consentgate .cg-banner').hidden`)
+			settle()
+			if got := tb.ran(); got != "" {
+				t.Errorf("%s: ran before a decision: %s", u, got)
+			}
+			if got := r.trackers.take(); len(got) != 0 {
+				t.Errorf("%s: tracker requests before a decision: %v", u, got)
+			}
+		}
+	})
+
+	t.Run("accept all runs every tracker without a reload", func(t *testing.T) {
+		tb := r.tab(t)
+		tb.open(home)
+		tb.do(chromedp.Evaluate[chromedp.Void](`window.sameDocument = true`), chromedp.Click(chromedp.CSS(gwAcceptAll)))
+		tb.waitFor("the trackers", `(window.__trackers || []).length >= 4`)
+		settle()
+		if got := tb.ran(); got != allTrackers {
+			t.Errorf("ran %q, want %q", got, allTrackers)
+		}
+		if tb.eval(`String(window.sameDocument)`) != "true" {
+			t.Error("the page reloaded")
+		}
+		// All four are async, so their order is the network's; each must
+		// run exactly once.
+		if got := tb.eval(`(window.__trackers || []).slice().sort().join(' ')`); got != "fbevents gtag.js gtm.js hotjar" {
+			t.Errorf("the stand-ins ran as %q", got)
+		}
+		reqs := strings.Join(r.trackers.take(), " ")
+		for _, want := range []string{"www.googletagmanager.com/gtag/js", "www.googletagmanager.com/gtm.js", "connect.facebook.net/en_US/fbevents.js", "static.hotjar.com/c/hotjar-1000001.js"} {
+			if !strings.Contains(reqs, want) {
+				t.Errorf("no request for %s (got %s)", want, reqs)
+			}
+		}
+		// The next page comes with the trackers straight from the server.
+		tb.open(post)
+		settle()
+		if got := tb.ran(); got != allTrackers {
+			t.Errorf("the next page ran %q", got)
+		}
+		if tb.eval(`document.querySelector('iframe[title^="Zuurdesem"]').getAttribute('src') || ''`) == "" {
+			t.Error("the YouTube embed has no src after accepting marketing")
+		}
+		r.trackers.take()
+	})
+
+	t.Run("reject all runs nothing, also after a reload", func(t *testing.T) {
+		tb := r.tab(t)
+		tb.open(home)
+		tb.do(chromedp.Click(chromedp.CSS(gwRejectAll)))
+		tb.waitFor("the banner to close", `document.querySelector('#consentgate .cg-banner').hidden`)
+		settle()
+		tb.open(home)
+		settle()
+		if got := tb.ran(); got != "" {
+			t.Errorf("ran %q after rejecting", got)
+		}
+		if got := r.trackers.take(); len(got) != 0 {
+			t.Errorf("tracker requests after rejecting: %v", got)
+		}
+		if tb.eval(`document.querySelector('#consentgate .cg-banner').hidden ? 'hidden' : 'shown'`) != "hidden" {
+			t.Error("the banner shows again after a decision")
+		}
+	})
+
+	t.Run("statistics only runs only the statistics trackers", func(t *testing.T) {
+		tb := r.tab(t)
+		tb.open(home)
+		tb.do(chromedp.Click(chromedp.CSS(gwSettings)))
+		tb.waitFor("the settings", `document.querySelector('#consentgate .cg-settings').open`)
+		tb.do(chromedp.Click(chromedp.CSS(`#cg-cat-statistics`)), chromedp.Click(chromedp.CSS(gwSave)))
+		tb.waitFor("the trackers", `(window.__trackers || []).length >= 3`)
+		settle()
+		if got, want := tb.ran(), "_hjSettings dataLayer config gtag.js gtm.js hotjar"; got != want {
+			t.Errorf("ran %q, want %q", got, want)
+		}
+		if reqs := strings.Join(r.trackers.take(), " "); strings.Contains(reqs, "facebook") {
+			t.Errorf("marketing was requested: %s", reqs)
+		}
+	})
+
+	t.Run("withdrawing stops the trackers after the reload", func(t *testing.T) {
+		tb := r.tab(t)
+		tb.open(home)
+		tb.do(chromedp.Click(chromedp.CSS(gwAcceptAll)))
+		tb.waitFor("the trackers", `(window.__trackers || []).length >= 4`)
+		r.trackers.take()
+		// Reopen from the site's own link, as a privacy statement would.
+		tb.do(chromedp.Click(chromedp.CSS(`a[href="#cookie-settings"]:not(.cg-toggle)`)))
+		tb.waitFor("the settings", `document.querySelector('#consentgate .cg-settings').open`)
+		for _, c := range []string{"statistics", "marketing"} {
+			tb.do(chromedp.Click(chromedp.CSS(`#cg-cat-` + c)))
+		}
+		if _, err := chromedp.Run(tb.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(gwSave)))); err != nil {
+			t.Fatalf("waiting for the reload: %v", err)
+		}
+		tb.waitFor("the banner script", `document.getElementById('consentgate').hasAttribute('data-cg-ready')`)
+		settle()
+		if got := tb.ran(); strings.Contains(got, "gtag") || strings.Contains(got, "fb") {
+			t.Errorf("after withdrawing, ran %q", got)
+		}
+		if reqs := strings.Join(r.trackers.take(), " "); strings.Contains(reqs, "googletagmanager") || strings.Contains(reqs, "facebook") {
+			t.Errorf("after withdrawing, requested %s", reqs)
+		}
+	})
+
+	t.Run("with JavaScript off the form sets consent", func(t *testing.T) {
+		tb := r.tab(t)
+		if _, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			t.Fatal(err)
+		}
+		tb.do(chromedp.Navigate(home), chromedp.WaitVisible(chromedp.CSS(gwRejectAll)))
+		if _, err := chromedp.Run(tb.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(gwRejectAll)))); err != nil {
+			t.Fatalf("posting the form: %v", err)
+		}
+		cookies, err := chromedp.CallBrowser(tb.ctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: chromedp.FromContext(tb.ctx).BrowserContextID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, c := range cookies.Cookies {
+			if c.Name == "consentgate" && c.HTTPOnly {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatal("the form post set no consent cookie")
+		}
+		if url := tb.eval(`location.pathname`); url != "/" {
+			t.Errorf("the form came back to %s, want /", url)
+		}
+		if got := r.trackers.take(); len(got) != 0 {
+			t.Errorf("tracker requests: %v", got)
+		}
+	})
+
+	t.Run("keyboard only: Tab reaches the buttons, Enter accepts", func(t *testing.T) {
+		tb := r.tab(t)
+		tb.open(home)
+		seen := map[string]bool{}
+		for i := 0; i < 40 && !seen["accept_all"]; i++ {
+			tb.do(chromedp.KeyEvent(kb.Tab))
+			if v := tb.eval(`document.activeElement.closest('#consentgate') ? (document.activeElement.value || document.activeElement.textContent) : ''`); v != "" {
+				seen[v] = true
+			}
+		}
+		if !seen["accept_all"] {
+			t.Fatalf("Tab never reached Accept all (reached %v)", seen)
+		}
+		tb.do(chromedp.KeyEvent(kb.Enter))
+		tb.waitFor("the trackers", `(window.__trackers || []).length >= 4`)
+		r.trackers.take()
+	})
+
+	t.Run("screenshot of the demo", func(t *testing.T) {
+		tb := r.tab(t)
+		tb.open(home)
+		settle()
+		shot, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := os.Getenv("CONSENTGATE_ARTIFACTS")
+		path := ""
+		switch {
+		case *updateDemoScreenshot:
+			path = filepath.Join("..", "docs", "demo.png")
+		case dir != "":
+			path = filepath.Join(dir, "gateway-demo.png")
+		}
+		if path != "" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.trackers.take()
+	})
+}
