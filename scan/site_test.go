@@ -25,7 +25,11 @@ type testSite struct {
 	userAgents  map[string]bool // of requests to site.test
 	inflight    int             // requests being served
 	maxInflight int
-	slowHit     chan struct{} // receives when /slow is requested
+	// pairUp makes each page request wait (up to 2 s) until another one is
+	// being served too, so concurrent workers meet whatever the scheduler
+	// does, and a lone worker is seen as one.
+	pairUp  bool
+	slowHit chan struct{} // receives when /slow is requested
 }
 
 // secret is in every cookie value the site sets: it must never show up in
@@ -133,12 +137,21 @@ func (ts *testSite) serve(w http.ResponseWriter, r *http.Request) {
 	if host == "site.test" {
 		ts.userAgents[r.UserAgent()] = true
 	}
+	pairUp := ts.pairUp && host == "site.test" && r.URL.Path != "/"
 	ts.mu.Unlock()
 	defer func() {
 		ts.mu.Lock()
 		ts.inflight--
 		ts.mu.Unlock()
 	}()
+	for deadline := time.Now().Add(2 * time.Second); pairUp && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		ts.mu.Lock()
+		met := ts.maxInflight >= 2
+		ts.mu.Unlock()
+		if met {
+			break
+		}
+	}
 
 	switch host {
 	case "site.test":

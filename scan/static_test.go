@@ -215,8 +215,9 @@ func TestStaticScanIsPolite(t *testing.T) {
 	})
 	t.Run("it keeps to the concurrency", func(t *testing.T) {
 		ts := newTestSite(t)
+		ts.pairUp = true
 		opts := staticOptions(ts, "/")
-		opts.Timeout = 300 * time.Millisecond
+		opts.Timeout = 3 * time.Second
 		runScan(t, opts)
 		if ts.maxInflight > DefaultConcurrency {
 			t.Errorf("%d requests at once, want at most %d", ts.maxInflight, DefaultConcurrency)
