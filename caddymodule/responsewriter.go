@@ -140,6 +140,11 @@ func (w *responseWriter) FlushError() error {
 		}
 		w.decide(nil)
 	}
+	if w.rewriting && w.rw != nil {
+		if err := w.rw.Flush(); err != nil {
+			return err
+		}
+	}
 	//nolint:bodyclose
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }

@@ -29,6 +29,8 @@ func BenchmarkRewrite(b *testing.B) {
 		Host:      "www.korenschoof.example",
 		HeadEnd:   []byte(`<link rel="stylesheet" href="/.well-known/consent/banner.css"><script src="/.well-known/consent/banner.js" defer></script>`),
 		BodyStart: []byte(`<div id="consent-banner"></div>`),
+		// The gateway always offers the declaration.
+		Declaration: func() []byte { return []byte(`<table></table>`) },
 	}
 	for _, bc := range []struct {
 		name     string

@@ -607,17 +607,6 @@ func renamed(name []byte, el Element, script bool) bool {
 	return false
 }
 
-// mayBeDeclaration reports whether a tag may carry the declaration
-// attribute, cheaply, before its attributes are lexed.
-func mayBeDeclaration(tag []byte) bool {
-	return bytes.Contains(tag, attrDeclarationLower) || bytes.Contains(tag, attrDeclarationUpper)
-}
-
-var (
-	attrDeclarationLower = []byte(AttrDeclaration)
-	attrDeclarationUpper = []byte(strings.ToUpper(AttrDeclaration))
-)
-
 // fillDeclaration inserts the cookie declaration into an element marked
 // for it, and reports whether t was one.
 func (r *Rewriter) fillDeclaration(b []byte, t *tag) bool {

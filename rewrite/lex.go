@@ -52,6 +52,9 @@ type tag struct {
 	start, end int
 	nameEnd    int // the name is b[start+1:nameEnd] (start+2 for end tags)
 	attrs      []attr
+	// declaration says an attribute is named data-consent-declaration;
+	// lexTag finds that even when it does not collect attributes.
+	declaration bool
 }
 
 // Byte classes of the tag lexer.
@@ -76,6 +79,7 @@ var class = func() (t [256]uint8) {
 func lexTag(b []byte, i int, t *tag, collect bool) bool {
 	t.start = i
 	t.attrs = t.attrs[:0]
+	t.declaration = false
 	p := i + 1
 	if b[p] == '/' {
 		p++
@@ -151,6 +155,9 @@ func lexTag(b []byte, i int, t *tag, collect bool) bool {
 		}
 		if collect && a.nameEnd > a.nameStart {
 			t.attrs = append(t.attrs, a)
+		}
+		if a.nameEnd-a.nameStart == len(AttrDeclaration) && equalFold(b[a.nameStart:a.nameEnd], AttrDeclaration) {
+			t.declaration = true
 		}
 	}
 }

@@ -131,9 +131,10 @@ func New(w io.Writer, cfg *Config, page Page) *Rewriter {
 	return r
 }
 
-// outBufferSize is the size of the output buffer: the size reverse_proxy
-// copies with, so one upstream read makes one downstream write.
-const outBufferSize = 32 << 10
+// outBufferSize is the size of the output buffer. Output goes downstream
+// when the buffer is full, on Flush and on Close: each downstream write may
+// be an HTTP chunk and a syscall or two, so fewer, larger writes cost less.
+const outBufferSize = 64 << 10
 
 // maxKeptBuffer is the largest scratch buffer a reset Rewriter keeps, so a
 // pooled rewriter does not pin the memory of one huge inline script.
@@ -159,9 +160,9 @@ func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 	r.inspect = cfg.Rules.HasInline() && (cfg.ReportOnly || !r.page.Accepted.Contains(rules.AllSet))
 }
 
-// Write rewrites p. Output is written to the destination before Write
-// returns, except for an incomplete tag at the end of p and the content
-// of an element still under inspection, which wait for more input.
+// Write rewrites p. The output is buffered (up to 64 KiB) until Flush or
+// Close; an incomplete tag at the end of p and the content of an element
+// still under inspection wait for more input.
 func (r *Rewriter) Write(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
@@ -172,12 +173,19 @@ func (r *Rewriter) Write(p []byte) (int, error) {
 		b = r.carry
 	}
 	keep := r.process(b, false)
-	r.flushOut()
 	r.keep(b, keep)
 	if r.err != nil {
 		return 0, r.err
 	}
 	return len(p), nil
+}
+
+// Flush writes the buffered output to the destination. What is held back
+// (an incomplete tag, an element under inspection) stays until more input
+// decides it.
+func (r *Rewriter) Flush() error {
+	r.flushOut()
+	return r.err
 }
 
 // Close rewrites what is still held back and writes it out. It does not
@@ -225,17 +233,16 @@ func (r *Rewriter) put(x []byte) {
 	if len(x) == 0 || r.err != nil {
 		return
 	}
-	// Output is gathered into one buffer so that a Write makes about one
-	// write downstream (each of which may be a chunk and a syscall), not
-	// one per piece between edits.
-	if len(r.out)+len(x) > cap(r.out) {
-		r.flushOut()
-		if len(x) >= cap(r.out) {
-			_, r.err = r.w.Write(x)
-			return
+	// Output is gathered into full buffers: each write downstream may be
+	// an HTTP chunk and a syscall, whatever its size.
+	for len(x) > 0 && r.err == nil {
+		n := copy(r.out[len(r.out):cap(r.out)], x)
+		r.out = r.out[:len(r.out)+n]
+		x = x[n:]
+		if len(r.out) == cap(r.out) {
+			r.flushOut()
 		}
 	}
-	r.out = append(r.out, x...)
 }
 
 func (r *Rewriter) flushOut() {
@@ -298,7 +305,7 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 				if !lexTag(b, p, &r.t, kind != kOther) {
 					return incomplete(p)
 				}
-				if kind == kOther && r.page.Declaration != nil && mayBeDeclaration(b[p:r.t.end]) {
+				if kind == kOther && r.page.Declaration != nil && r.t.declaration {
 					lexTag(b, p, &r.t, true)
 				}
 				p = r.startTag(b, &r.t)

@@ -503,7 +503,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 
 func TestWriteErrorsStick(t *testing.T) {
 	rw := New(&failingWriter{n: 0}, defaultConfig, Page{})
-	if _, err := rw.Write([]byte(strings.Repeat("<p>x</p>", 4000))); err == nil {
+	if _, err := rw.Write([]byte(strings.Repeat("<p>x</p>", 10000))); err == nil {
 		t.Fatal("write error lost")
 	}
 	if _, err := rw.Write([]byte("<p>")); err == nil {
