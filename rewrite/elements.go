@@ -438,22 +438,43 @@ func (r *Rewriter) srcElement(b []byte, t *tag, el Element) {
 		if el == Object {
 			attr = "data"
 		}
-		if u, ok := attrValue(b, t, attr, &r.valA); ok {
-			d = r.classifyURL(u, el)
-		}
+		d = r.classifyAttr(b, t, attr, el)
 		if d.cats == 0 && el == Img {
-			if set, ok := attrValue(b, t, "srcset", &r.valB); ok {
-				forEachSrcsetURL(set, func(u []byte) bool {
-					d = r.classifyURL(u, el)
-					return d.cats == 0
-				})
-			}
+			d = r.classifyAttr(b, t, "srcset", el)
 		}
 	}
 	r.applyDecision(b, t, d, el, false)
 	if r.drop && (el == Img || el == Embed) {
 		r.drop = false // void elements: nothing to drop after the tag
 	}
+}
+
+// classifyAttr classifies the URL (or, for srcset, every candidate URL) in
+// an attribute of an element that is not a script, remembering the result
+// for the rest of the response by the attribute's raw bytes.
+func (r *Rewriter) classifyAttr(b []byte, t *tag, name string, el Element) decision {
+	i := attrIndex(b, t, name)
+	if i < 0 {
+		return decision{}
+	}
+	raw := b[t.attrs[i].valStart:t.attrs[i].valEnd]
+	v, ok := r.urls.get(raw)
+	if !ok {
+		val, _ := attrValue(b, t, name, &r.valA)
+		if name == "srcset" {
+			forEachSrcsetURL(val, func(u []byte) bool {
+				v = r.cfg.Rules.MatchURL(rules.SplitURL(u, r.hostBuf[:0]))
+				return v == nil
+			})
+		} else {
+			v = r.cfg.Rules.MatchURL(rules.SplitURL(val, r.hostBuf[:0]))
+		}
+		r.urls.put(raw, v)
+	}
+	if v == nil {
+		return decision{}
+	}
+	return decision{cats: rules.SetOf(v.Category), vendor: v}
 }
 
 // forEachSrcsetURL calls f with each candidate URL of a srcset value until f

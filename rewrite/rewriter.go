@@ -117,11 +117,12 @@ type Rewriter struct {
 	headEndDone   bool
 	bodyDone      bool
 
-	t                tag    // scratch for lexing
-	valA, valB, valC []byte // scratch for decoded attribute values
-	edit             []byte // scratch for an edited tag
-	hostBuf          []byte // scratch for lower-casing hosts
-	pageSite         string // registrable domain of page.Host, computed lazily
+	t                tag       // scratch for lexing
+	urls             *urlCache // classified attribute values
+	valA, valB, valC []byte    // scratch for decoded attribute values
+	edit             []byte    // scratch for an edited tag
+	hostBuf          []byte    // scratch for lower-casing hosts
+	pageSite         string    // registrable domain of page.Host, computed lazily
 }
 
 // New returns a Rewriter writing to w.
@@ -142,7 +143,7 @@ const maxKeptBuffer = 64 << 10
 
 // Reset prepares r for a new response, reusing its buffers.
 func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
-	carry, out, edit, attrs := r.carry[:0], r.out[:0], r.edit[:0], r.t.attrs[:0]
+	carry, out, edit, attrs, urls := r.carry[:0], r.out[:0], r.edit[:0], r.t.attrs[:0], r.urls
 	if cap(carry) > maxKeptBuffer {
 		carry = nil
 	}
@@ -152,8 +153,12 @@ func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 	if out == nil {
 		out = make([]byte, 0, outBufferSize)
 	}
-	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit}
+	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit, urls: urls}
 	r.t.attrs = attrs
+	if r.urls == nil {
+		r.urls = new(urlCache)
+	}
+	r.urls.reset()
 	r.page.Accepted = r.page.Accepted.With(rules.Necessary)
 	// With every category accepted an inline script can only be reported,
 	// which only report-only mode does.
