@@ -677,16 +677,16 @@ func (r *Rewriter) inspectNoscript(b []byte, end int) {
 			r.linkElement(b, &t)
 		case kIFrame:
 			r.srcElement(b, &t, IFrame)
-			if k, ok := rawEnd(b[:end], p, "iframe"); ok {
-				p = k
-			} else {
-				p = end
+			k, closed := rawEnd(b[:end], p, "iframe")
+			if !closed {
+				k = end
 			}
-			r.emitTo(b, p)
+			r.emitTo(b, k)
+			p = k
 			if r.drop {
-				r.drop = false
-				r.dropEndTag = false
-				if lexTag(b[:end], p, &t, false) {
+				// A stripped iframe loses its content and end tag.
+				r.drop, r.dropEndTag = false, false
+				if closed && lexTag(b[:end], p, &t, false) {
 					p = t.end
 					r.skipTo(p)
 				}

@@ -81,6 +81,9 @@ func lexTag(b []byte, i int, t *tag, collect bool) bool {
 	t.attrs = t.attrs[:0]
 	t.declaration = false
 	p := i + 1
+	if p >= len(b) {
+		return false
+	}
 	if b[p] == '/' {
 		p++
 	}
