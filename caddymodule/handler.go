@@ -176,6 +176,7 @@ type Handler struct {
 	seen          *cookies.Seen
 	declaration   *cookies.Declaration
 	declLabels    map[string]cookies.Labels
+	variants      *variantTable
 	metrics       *metrics
 	warnings      *rateLimitedWarnings
 	offered       rules.Set // the categories a visitor can accept
@@ -315,6 +316,7 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 		return err
 	}
 	h.assets = newAssets(h.banner.Assets())
+	h.variants = newVariantTable(h.banner.Languages(), h.PolicyVersion)
 
 	repl := caddy.NewReplacer()
 	h.secrets = &secretSource{

@@ -65,6 +65,16 @@ func (w *responseWriter) WriteHeader(status int) {
 	}
 }
 
+// isHTML reports whether a Content-Type is HTML or XHTML, without the
+// allocations of parsing its parameters.
+func isHTML(ct string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	return strings.EqualFold(ct, "text/html") || strings.EqualFold(ct, "application/xhtml+xml")
+}
+
 func bodyAllowed(method string, status int) bool {
 	return method != http.MethodHead && status != http.StatusNoContent && status != http.StatusNotModified && status != http.StatusPartialContent
 }
@@ -210,12 +220,11 @@ func (w *responseWriter) decide(first []byte) {
 		w.ResponseWriter.WriteHeader(w.status)
 		return
 	}
-	mediaType, params, _ := mime.ParseMediaType(ct)
-	html := mediaType == "text/html" || mediaType == "application/xhtml+xml"
-	if !html || w.v.excluded {
+	if !isHTML(ct) || w.v.excluded {
 		w.ResponseWriter.WriteHeader(w.status)
 		return
 	}
+	mediaType, params, _ := mime.ParseMediaType(ct)
 	if w.status == http.StatusPartialContent {
 		w.ResponseWriter.WriteHeader(w.status)
 		return

@@ -50,7 +50,7 @@ func (h *Handler) newVisit(r *http.Request) *visit {
 	}
 	v.gpc = r.Header.Get("Sec-GPC") == "1"
 	v.lang = h.banner.Language(r.Header.Get("Accept-Language"), "")
-	v.etagSuffix = variantSuffix(v.accepted, v.decision != nil, v.previous != nil, v.gpc, v.lang, h.PolicyVersion)
+	v.etagSuffix = h.variants.suffix(v.accepted, v.decision != nil, v.previous != nil, v.gpc, v.lang)
 	return v
 }
 
@@ -80,6 +80,42 @@ func (h *Handler) readDecision(r *http.Request, value string, v *visit) {
 func variantSuffix(accepted rules.Set, decided, policyChanged, gpc bool, lang, policy string) string {
 	sum := sha256.Sum256(fmt.Appendf(nil, "consentgate variant 1|%d|%t|%t|%t|%s|%s", accepted, decided, policyChanged, gpc, lang, policy))
 	return "-cg" + hex.EncodeToString(sum[:4])
+}
+
+// variantTable holds the ETag suffix of every variant, computed once at
+// provision: per request it is a lookup, not a hash.
+type variantTable struct {
+	langs    map[string]int
+	suffixes [][rules.AllSet + 1][8]string // [language][accepted][decided|policyChanged|gpc]
+}
+
+func newVariantTable(langs []string, policy string) *variantTable {
+	t := &variantTable{langs: make(map[string]int, len(langs))}
+	t.suffixes = make([][rules.AllSet + 1][8]string, len(langs))
+	for li, lang := range langs {
+		t.langs[lang] = li
+		for s := rules.Set(0); s <= rules.AllSet; s++ {
+			for flags := 0; flags < 8; flags++ {
+				t.suffixes[li][s][flags] = variantSuffix(s, flags&1 != 0, flags&2 != 0, flags&4 != 0, lang, policy)
+			}
+		}
+	}
+	return t
+}
+
+func (t *variantTable) suffix(accepted rules.Set, decided, policyChanged, gpc bool, lang string) string {
+	li := t.langs[lang]
+	flags := 0
+	if decided {
+		flags |= 1
+	}
+	if policyChanged {
+		flags |= 2
+	}
+	if gpc {
+		flags |= 4
+	}
+	return t.suffixes[li][accepted&rules.AllSet][flags]
 }
 
 // page describes the response's page to the rewriter.
