@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/loadtest                       # all scenarios, 3 rounds of 10 s
 //	go run ./cmd/loadtest -duration 5s -rounds 1 -scenarios image,page
+//	go run ./cmd/loadtest -soak 10m             # mixed load with decisions; RSS and goroutines over time
 //
 // Each scenario starts fresh processes (so peak RSS is per scenario),
 // alternates plain and gateway runs within each round, and reports the
@@ -18,7 +19,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -53,8 +53,15 @@ func main() {
 	conns := flag.Int("connections", 32, "wrk connections")
 	threads := flag.Int("threads", 2, "wrk threads")
 	only := flag.String("scenarios", "", "comma-separated subset of: image,page,accepted,big")
+	soakFor := flag.Duration("soak", 0, "instead of the comparison, run mixed load with consent decisions this long and report RSS and goroutines")
 	flag.Parse()
-	if err := run(*duration, *rounds, *conns, *threads, *only); err != nil {
+	var err error
+	if *soakFor > 0 {
+		err = soak(*soakFor, *conns, *threads)
+	} else {
+		err = run(*duration, *rounds, *conns, *threads, *only)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -306,22 +313,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float
 func acceptAllCookie(base string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/.well-known/consent/consent", strings.NewReader(`{"action":"accept_all"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", base)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("consent request: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("consent request: %s: %s", resp.Status, body)
-	}
-	for _, c := range resp.Cookies() {
-		return c.Name + "=" + c.Value, nil
-	}
-	return "", errors.New("the consent endpoint set no cookie")
+	return acceptCookie(ctx, http.DefaultClient, base, `{"action":"accept_all"}`)
 }
 
 func machine() string {
