@@ -252,6 +252,26 @@ func commandContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
+// onLog opens the proof log the flags name and runs f on it; any error is a
+// failed command.
+func onLog(fl caddycmd.Flags, f func(ctx context.Context, t *auditTarget, src prooflog.Source) error) (int, error) {
+	ctx, cancel := commandContext()
+	defer cancel()
+	t, err := resolveTarget(fl)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	src, err := openSource(ctx, t)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	defer src.Close()
+	if err := f(ctx, t, src); err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	return caddy.ExitCodeSuccess, nil
+}
+
 // filterFlags are the time and category filters of export and stats.
 func filterFlags(c *cobra.Command) {
 	c.Flags().String("from", "", "only decisions at or after this time (RFC 3339 or YYYY-MM-DD)")
@@ -307,16 +327,6 @@ the whole chain by someone holding the signing key.`,
 	c.Flags().StringSlice("known-head", nil, "a head recorded before, as SEQ:HASH (repeatable)")
 	c.Flags().Bool("json", false, "print the report as JSON")
 	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
-		ctx, cancel := commandContext()
-		defer cancel()
-		t, err := resolveTarget(fl)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		keys, err := publicKeys(ctx, fl, t)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
 		var heads []prooflog.Head
 		known, _ := fl.GetStringSlice("known-head")
 		for _, k := range known {
@@ -328,35 +338,37 @@ the whole chain by someone holding the signing key.`,
 			h.Hash = hash
 			heads = append(heads, h)
 		}
-		src, err := openSource(ctx, t)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		defer src.Close()
-		rep, err := prooflog.Verify(ctx, src, prooflog.VerifyOptions{Keys: keys, KnownHeads: heads})
-		if err != nil {
-			fmt.Fprintf(cmd.OutOrStdout(), "FAILED: %v\n", err)
-			return caddy.ExitCodeFailedStartup, err
-		}
-		if fl.Bool("json") {
-			return caddy.ExitCodeSuccess, json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "OK: %d entries (%d decisions, %d checkpoints) verified in %s\n", rep.Entries, rep.Decisions, rep.Checkpoints, redactDSN(t.log))
-		fmt.Fprintf(cmd.OutOrStdout(), "head: seq %d, hash %s\n", rep.Head.Seq, rep.Head.Hash)
-		if rep.LastCheckpoint != nil {
-			fmt.Fprintf(cmd.OutOrStdout(), "last signed checkpoint: seq %d, hash %s (keep it: --known-head %d:%s)\n", rep.LastCheckpoint.Seq, rep.LastCheckpoint.Hash, rep.LastCheckpoint.Seq, rep.LastCheckpoint.Hash)
-		}
-		if rep.UnsignedTail > 0 {
-			fmt.Fprintf(cmd.OutOrStdout(), "%d entries after the last checkpoint are covered by the chain only\n", rep.UnsignedTail)
-		}
-		for _, r := range rep.Recoveries {
-			b, _ := json.Marshal(r)
-			fmt.Fprintf(cmd.OutOrStdout(), "recovery after a crash: %s\n", b)
-		}
-		for _, w := range rep.Warnings {
-			fmt.Fprintf(cmd.OutOrStdout(), "warning: %s\n", w)
-		}
-		return caddy.ExitCodeSuccess, nil
+		return onLog(fl, func(ctx context.Context, t *auditTarget, src prooflog.Source) error {
+			keys, err := publicKeys(ctx, fl, t)
+			if err != nil {
+				return err
+			}
+			rep, err := prooflog.Verify(ctx, src, prooflog.VerifyOptions{Keys: keys, KnownHeads: heads})
+			out := cmd.OutOrStdout()
+			if err != nil {
+				fmt.Fprintf(out, "FAILED: %v\n", err)
+				return err
+			}
+			if fl.Bool("json") {
+				return json.NewEncoder(out).Encode(rep)
+			}
+			fmt.Fprintf(out, "OK: %d entries (%d decisions, %d checkpoints) verified in %s\n", rep.Entries, rep.Decisions, rep.Checkpoints, redactDSN(t.log))
+			fmt.Fprintf(out, "head: seq %d, hash %s\n", rep.Head.Seq, rep.Head.Hash)
+			if cp := rep.LastCheckpoint; cp != nil {
+				fmt.Fprintf(out, "last signed checkpoint: seq %d, hash %s (keep it: --known-head %d:%s)\n", cp.Seq, cp.Hash, cp.Seq, cp.Hash)
+			}
+			if rep.UnsignedTail > 0 {
+				fmt.Fprintf(out, "%d entries after the last checkpoint are covered by the chain only\n", rep.UnsignedTail)
+			}
+			for _, r := range rep.Recoveries {
+				b, _ := json.Marshal(r)
+				fmt.Fprintf(out, "recovery after a crash: %s\n", b)
+			}
+			for _, w := range rep.Warnings {
+				fmt.Fprintf(out, "warning: %s\n", w)
+			}
+			return nil
+		})
 	})
 	return c
 }
@@ -371,31 +383,22 @@ in the consent endpoint's answer), e.g. to answer an access request.`,
 	}
 	logFlags(c)
 	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
-		ctx, cancel := commandContext()
-		defer cancel()
-		t, err := resolveTarget(fl)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		src, err := openSource(ctx, t)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		defer src.Close()
-		recs, err := prooflog.Show(ctx, src, args[0])
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		if len(recs) == 0 {
-			return caddy.ExitCodeFailedStartup, fmt.Errorf("no decisions of consent ID %q", args[0])
-		}
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		for _, r := range recs {
-			if err := enc.Encode(showRecord(r)); err != nil {
-				return caddy.ExitCodeFailedStartup, err
+		return onLog(fl, func(ctx context.Context, _ *auditTarget, src prooflog.Source) error {
+			recs, err := prooflog.Show(ctx, src, args[0])
+			if err != nil {
+				return err
 			}
-		}
-		return caddy.ExitCodeSuccess, nil
+			if len(recs) == 0 {
+				return fmt.Errorf("no decisions of consent ID %q", args[0])
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			for _, r := range recs {
+				if err := enc.Encode(showRecord(r)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 	return c
 }
@@ -424,8 +427,6 @@ so they still hash to the chain.`,
 	filterFlags(c)
 	c.Flags().String("format", "csv", "csv or jsonl")
 	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
-		ctx, cancel := commandContext()
-		defer cancel()
 		format := prooflog.Format(fl.String("format"))
 		if format != prooflog.FormatCSV && format != prooflog.FormatJSONL {
 			return caddy.ExitCodeFailedStartup, fmt.Errorf("--format %q: want csv or jsonl", format)
@@ -434,21 +435,14 @@ so they still hash to the chain.`,
 		if err != nil {
 			return caddy.ExitCodeFailedStartup, err
 		}
-		t, err := resolveTarget(fl)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		src, err := openSource(ctx, t)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		defer src.Close()
-		n, err := prooflog.Export(ctx, src, cmd.OutOrStdout(), format, f)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "%d decisions exported\n", n)
-		return caddy.ExitCodeSuccess, nil
+		return onLog(fl, func(ctx context.Context, _ *auditTarget, src prooflog.Source) error {
+			n, err := prooflog.Export(ctx, src, cmd.OutOrStdout(), format, f)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d decisions exported\n", n)
+			return nil
+		})
 	})
 	return c
 }
@@ -462,30 +456,21 @@ func statsCommand() *cobra.Command {
 	filterFlags(c)
 	c.Flags().Bool("json", false, "print JSON")
 	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
-		ctx, cancel := commandContext()
-		defer cancel()
 		f, err := parseFilter(fl)
 		if err != nil {
 			return caddy.ExitCodeFailedStartup, err
 		}
-		t, err := resolveTarget(fl)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		src, err := openSource(ctx, t)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		defer src.Close()
-		st, err := prooflog.Stats(ctx, src, f)
-		if err != nil {
-			return caddy.ExitCodeFailedStartup, err
-		}
-		if fl.Bool("json") {
-			return caddy.ExitCodeSuccess, json.NewEncoder(cmd.OutOrStdout()).Encode(st)
-		}
-		writeStats(cmd.OutOrStdout(), st)
-		return caddy.ExitCodeSuccess, nil
+		return onLog(fl, func(ctx context.Context, _ *auditTarget, src prooflog.Source) error {
+			st, err := prooflog.Stats(ctx, src, f)
+			if err != nil {
+				return err
+			}
+			if fl.Bool("json") {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(st)
+			}
+			writeStats(cmd.OutOrStdout(), st)
+			return nil
+		})
 	})
 	return c
 }
