@@ -55,19 +55,21 @@ func main() {
 	only := flag.String("scenarios", "", "comma-separated subset of: image,page,accepted,big")
 	soakFor := flag.Duration("soak", 0, "instead of the comparison, run mixed load with consent decisions this long and report RSS and goroutines")
 	flag.Parse()
-	var err error
-	if *soakFor > 0 {
-		err = soak(*soakFor, *conns, *threads)
-	} else {
-		err = run(*duration, *rounds, *conns, *threads, *only)
-	}
+	err := withWorkspace(func(work, bin, site string) error {
+		if *soakFor > 0 {
+			return soak(work, bin, site, *soakFor, *conns, *threads)
+		}
+		return run(work, bin, site, *duration, *rounds, *conns, *threads, *only)
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, rounds, conns, threads int, only string) error {
+// withWorkspace checks for wrk, builds Caddy with the gateway and prepares
+// the demo site (with the 2 MB page) in a temporary folder for f.
+func withWorkspace(f func(work, bin, site string) error) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return errors.New("wrk not found: install it (Debian: apt-get install wrk)")
 	}
@@ -86,7 +88,10 @@ func run(duration time.Duration, rounds, conns, threads int, only string) error 
 	if err != nil {
 		return err
 	}
+	return f(work, bin, site)
+}
 
+func run(work, bin, site string, duration time.Duration, rounds, conns, threads int, only string) error {
 	fmt.Printf("| scenario | plain req/s | gateway req/s | ratio | plain p50 / p99 | gateway p50 / p99 | added p99 | peak RSS plain / gateway |\n")
 	fmt.Printf("|---|---|---|---|---|---|---|---|\n")
 	for _, sc := range scenarios {

@@ -21,25 +21,7 @@ import (
 // and a stream of consent decisions each followed by a page view with the
 // new cookie — and samples its resident memory and goroutine count every
 // minute (and at the start and end), so a leak shows as growth.
-func soak(d time.Duration, conns, threads int) error {
-	if _, err := exec.LookPath("wrk"); err != nil {
-		return fmt.Errorf("wrk not found: install it (Debian: apt-get install wrk)")
-	}
-	work, err := os.MkdirTemp("", "consentgate-soak")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "caddy")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/caddy")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building caddy: %w", err)
-	}
-	site, err := prepareSite(work)
-	if err != nil {
-		return err
-	}
+func soak(work, bin, site string, d time.Duration, conns, threads int) error {
 	up, err := start(bin, work, "upstream", fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tlog {\n\t\toutput discard\n\t}\n}\nhttp://:{PORT} {\n\troot * %s\n\tfile_server\n}\n", site))
 	if err != nil {
 		return err
