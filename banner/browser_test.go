@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/consentgate/consentgate/internal/testenv"
 	"github.com/consentgate/consentgate/rewrite"
 	"github.com/consentgate/consentgate/rules"
 )
@@ -309,25 +310,6 @@ func (s *testSite) consent(w http.ResponseWriter, r *http.Request) {
 	writeJSON(http.StatusOK, answer(true, set, withdrawn))
 }
 
-// chromiumPath finds the browser, or skips (fails under CI=true).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("CONSENTGATE_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	msg := "browser tests need Chromium at /usr/bin/chromium (apt-get install chromium) or CONSENTGATE_CHROMIUM"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // tab is one browser tab in its own browser context (its own cookies).
 type tab struct {
 	t   *testing.T
@@ -410,7 +392,7 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
 	}
-	exec := chromiumPath(t)
+	exec := testenv.Chromium(t)
 	site := newTestSite(t)
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),

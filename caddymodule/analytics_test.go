@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 // analyticsRecorder is a loopback "analytics vendor": it records every
@@ -60,7 +62,7 @@ func analyticsGateway(t *testing.T, global, routes string) (v4, v6 string, rec *
 	rec = &analyticsRecorder{}
 	up := httptest.NewServer(rec)
 	t.Cleanup(up.Close)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	logDir := filepath.Join(t.TempDir(), "prooflog")
 	startCaddyWith(t, global, fmt.Sprintf(`
 http://:%d {
@@ -78,7 +80,7 @@ http://:%d {
 	}
 }
 `, port, logDir, routes, strings.TrimPrefix(up.URL, "http://")))
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
 	return fmt.Sprintf("http://127.0.0.1:%d", port), fmt.Sprintf("http://[::1]:%d", port), rec
 }
 

@@ -20,6 +20,8 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/consentgate/consentgate/internal/testpages"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 // These tests run the whole gateway — a real Caddy with cookie_consent in
@@ -85,11 +87,11 @@ type browserRig struct {
 
 func newBrowserRig(t *testing.T) *browserRig {
 	t.Helper()
-	exec := chromiumForTest(t)
+	exec := testenv.Chromium(t)
 	trackers := &trackerStandIns{}
 	rec := httptest.NewServer(trackers)
 	t.Cleanup(rec.Close)
-	gport, tport := freePort(t), freePort(t)
+	gport, tport := testenv.FreePort(t), testenv.FreePort(t)
 	var names []string
 	for _, h := range trackerHosts {
 		names = append(names, fmt.Sprintf("https://%s:%d", h, tport))
@@ -118,8 +120,8 @@ http://:%[1]d {
 	}
 }
 `, gport, filepath.Join(t.TempDir(), "prooflog"), site, strings.Join(names, ", "), strings.TrimPrefix(rec.URL, "http://")))
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", gport))
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", tport))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", gport))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", tport))
 
 	var rules []string
 	for _, h := range trackerHosts {
@@ -148,28 +150,6 @@ http://:%[1]d {
 		t.Fatalf("starting %s: %v", exec, err)
 	}
 	return &browserRig{base: fmt.Sprintf("http://127.0.0.1:%d", gport), trackers: trackers, browser: browser}
-}
-
-// chromiumForTest finds Chromium, or skips (fails under CI=true).
-func chromiumForTest(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser tests are not short")
-	}
-	for _, p := range []string{os.Getenv("CONSENTGATE_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	msg := "browser tests need Chromium at /usr/bin/chromium (apt-get install chromium; scripts/test.sh does) or CONSENTGATE_CHROMIUM"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
 }
 
 type gatewayTab struct {

@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -20,17 +19,6 @@ import (
 // This file runs a real Caddy, configured through the Caddyfile adapter,
 // for the end-to-end tests. Caddy runs one config per process at a time,
 // so these tests do not run in parallel.
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // startCaddy adapts caddyfile (with %[1]s standing for the storage folder)
 // and runs it until the test ends. The global options turn off the admin
@@ -83,21 +71,6 @@ func client() *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
-}
-
-// waitListening waits until something accepts connections on addr.
-func waitListening(t testing.TB, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on %s", addr)
 }
 
 func TestModuleIsRegistered(t *testing.T) {

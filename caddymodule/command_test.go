@@ -14,6 +14,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/spf13/cobra"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 // runConsent runs `caddy consent <args>` in process and returns its output
@@ -38,14 +40,14 @@ func TestAuditorCommands(t *testing.T) {
 	defer up.Close()
 	dir := t.TempDir()
 	storage, logDir := filepath.Join(dir, "storage"), filepath.Join(dir, "prooflog")
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	site := fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n\tcookie_consent {\n\t\trate_limit off\n\t\tproof_log {\n\t\t\tdir %s\n\t\t}\n\t}\n\treverse_proxy %s\n}\n", port, logDir, strings.TrimPrefix(up.URL, "http://"))
 	cfgJSON := adaptCaddyfile(t, fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\toutput discard\n\t}\n}\n", storage)+site)
 	if err := caddy.Load(cfgJSON, true); err != nil {
 		t.Fatal(err)
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
 	origin := map[string]string{"Origin": base}
 	first := post(t, base, "application/json", `{"action":"save","categories":["statistics"]}`, origin)
 	origin["Cookie"] = first.cookie.Name + "=" + first.cookie.Value

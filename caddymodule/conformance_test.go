@@ -19,6 +19,8 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/consentgate/consentgate/internal/testpages"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 const trackerPage = `<!DOCTYPE html><html><head><title>Test</title>
@@ -157,14 +159,14 @@ type conformanceCase struct {
 
 func TestConformance(t *testing.T) {
 	up := upstream(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	startCaddy(t, fmt.Sprintf(`http://127.0.0.1:%d {
 	cookie_consent
 	reverse_proxy %s
 }
 `, port, strings.TrimPrefix(up.URL, "http://")))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
 	image, _ := testpages.Load("wp-content/uploads/2026/11/hero.png")
 
 	rewritten := []string{

@@ -21,6 +21,8 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"github.com/consentgate/consentgate/prooflog"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 // crashChildEnv makes the test binary run as the gateway child of
@@ -60,7 +62,7 @@ func TestCrashedGatewayLosesNoAcknowledgedDecision(t *testing.T) {
 	acked := map[string]bool{}
 	rounds := 12
 	for round := 0; round < rounds; round++ {
-		port := freePort(t)
+		port := testenv.FreePort(t)
 		cfg := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\toutput discard\n\t}\n}\n"+
 			"http://:%d {\n\tbind 127.0.0.1\n\tcookie_consent {\n\t\trate_limit off\n\t\tproof_log {\n\t\t\tdir %s\n\t\t\tcheckpoint_every 50\n\t\t}\n\t}\n\trespond \"ok\"\n}\n", storage, port, logDir)
 		child := exec.Command(os.Args[0], "-test.run=^$")
@@ -69,7 +71,7 @@ func TestCrashedGatewayLosesNoAcknowledgedDecision(t *testing.T) {
 		if err := child.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+		testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
 		base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 		ctx, cancel := context.WithCancel(context.Background())

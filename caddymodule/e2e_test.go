@@ -16,15 +16,17 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 // gateway starts Caddy with a cookie_consent block in front of up and
 // returns its base URL.
 func gateway(t *testing.T, block string, up *httptest.Server) string {
 	t.Helper()
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	startCaddy(t, fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n\tcookie_consent %s\n\treverse_proxy %s\n}\n", port, block, strings.TrimPrefix(up.URL, "http://")))
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 

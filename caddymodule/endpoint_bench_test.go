@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 // BenchmarkConsentEndpoint measures the consent endpoint with the file
@@ -22,11 +24,11 @@ import (
 //
 //	go test ./caddymodule -run '^$' -bench ConsentEndpoint -benchtime 20000x
 func BenchmarkConsentEndpoint(b *testing.B) {
-	port := freePort(b)
+	port := testenv.FreePort(b)
 	logDir := filepath.Join(b.TempDir(), "prooflog")
 	startCaddy(b, fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n\tcookie_consent {\n\t\trate_limit off\n\t\tproof_log {\n\t\t\tdir %s\n\t\t}\n\t}\n\trespond ok\n}\n", port, logDir))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitListening(b, fmt.Sprintf("127.0.0.1:%d", port))
+	testenv.WaitListening(b, fmt.Sprintf("127.0.0.1:%d", port))
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
 	c := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 	decide := func() (time.Duration, error) {

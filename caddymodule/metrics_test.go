@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 // metricValue reads one sample from a Prometheus text exposition.
@@ -49,7 +51,7 @@ func TestMetricsMoveAfterAScriptedVisit(t *testing.T) {
 		_, _ = io.WriteString(w, trackerPage+`<script src="https://widgets.unknown.example/w.js"></script>`)
 	}))
 	defer up.Close()
-	port, mport := freePort(t), freePort(t)
+	port, mport := testenv.FreePort(t), testenv.FreePort(t)
 	logDir := filepath.Join(t.TempDir(), "prooflog")
 	startCaddy(t, fmt.Sprintf(`http://:%d {
 	bind 127.0.0.1
@@ -68,8 +70,8 @@ http://:%d {
 }
 `, port, logDir, strings.TrimPrefix(up.URL, "http://"), mport))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", mport))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", mport))
 
 	// The visit: a page without consent, an analytics hit answered locally,
 	// a refused decision, then a decision for statistics.

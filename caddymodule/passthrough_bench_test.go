@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/testpages"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 // BenchmarkProxy compares, in one run, plain reverse_proxy with the gateway
@@ -40,11 +42,11 @@ func BenchmarkProxy(b *testing.B) {
 		http.ServeContent(w, r, "index.html", benchTime, bytes.NewReader(page))
 	}))
 	defer up.Close()
-	plain, gw := freePort(b), freePort(b)
+	plain, gw := testenv.FreePort(b), testenv.FreePort(b)
 	upstream := strings.TrimPrefix(up.URL, "http://")
 	startCaddy(b, fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n\treverse_proxy %s\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\tcookie_consent\n\treverse_proxy %s\n}\n", plain, upstream, gw, upstream))
-	waitListening(b, fmt.Sprintf("127.0.0.1:%d", plain))
-	waitListening(b, fmt.Sprintf("127.0.0.1:%d", gw))
+	testenv.WaitListening(b, fmt.Sprintf("127.0.0.1:%d", plain))
+	testenv.WaitListening(b, fmt.Sprintf("127.0.0.1:%d", gw))
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8, DisableCompression: true}}
 	for _, path := range []string{"/hero.png", "/"} {
 		for _, target := range []struct {

@@ -6,32 +6,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/consentgate/consentgate/internal/testenv"
 	"github.com/consentgate/consentgate/prooflog"
 )
 
-// postgresDSN returns the test database, skipping without one (failing under
-// CI=true, where scripts/test.sh must have started it).
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("CONSENTGATE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CONSENTGATE_TEST_PG_DSN is not set but CI=true: scripts/test.sh starts PostgreSQL and exports it")
-		}
-		t.Skip("set CONSENTGATE_TEST_PG_DSN to run the PostgreSQL tests (scripts/test.sh does)")
-	}
-	return dsn
-}
-
 func TestDecisionsGoToPostgreSQL(t *testing.T) {
-	dsn := postgresDSN(t)
+	dsn := testenv.PostgresDSN(t)
 	table := fmt.Sprintf("cg_e2e_%d", time.Now().UnixNano())
 	t.Cleanup(func() {
 		ctx := context.Background()

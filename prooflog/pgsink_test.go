@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -17,21 +16,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 )
 
-// pgDSN returns the test database, skipping the test when there is none
-// (failing under CI, which must provide one).
-func pgDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("CONSENTGATE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CONSENTGATE_TEST_PG_DSN is not set but CI=true: CI must start PostgreSQL and export it (scripts/test.sh does, via scripts/pg-setup.sh)")
-		}
-		t.Skip("set CONSENTGATE_TEST_PG_DSN to run PostgreSQL tests; .ci/run does")
-	}
-	return dsn
-}
+// pgDSN returns the test database (see testenv.PostgresDSN).
+func pgDSN(t testing.TB) string { return testenv.PostgresDSN(t) }
 
 // pgTestTable returns a fresh table name, dropped after the test.
 func pgTestTable(t testing.TB, dsn string) string {
@@ -381,13 +371,7 @@ func TestPGServingRoleNeedsOnlyInsertAndSelect(t *testing.T) {
 // while appenders run; every acknowledged Append must be there after.
 func TestPGRestartUnderLoadLosesNoAcknowledgedRecord(t *testing.T) {
 	dsn := pgDSN(t)
-	restart := os.Getenv("CONSENTGATE_TEST_PG_RESTART")
-	if restart == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CONSENTGATE_TEST_PG_RESTART is not set but CI=true")
-		}
-		t.Skip("set CONSENTGATE_TEST_PG_RESTART (e.g. \"pg_ctlcluster 15 main restart\") to run the restart test")
-	}
+	restart := testenv.PostgresRestart(t)
 	table := pgTestTable(t, dsn)
 	s := newPGTestSink(t, dsn, table, func(c *PGConfig) { c.Timeout = 5 * time.Second; c.CheckpointEvery = 100 })
 	appendN(t, s, 0, 1) // migrate before the load

@@ -3,26 +3,12 @@ package scan
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
-)
 
-// chromiumOrSkip returns the browser to test with, or skips the test when
-// there is none; on CI (CI=true) a missing browser fails the test instead.
-func chromiumOrSkip(t *testing.T) string {
-	t.Helper()
-	path, err := FindChromium(os.Getenv("CONSENTGATE_CHROMIUM"))
-	if err != nil {
-		msg := "browser scan tests need Chromium (apt-get install chromium, or set CONSENTGATE_CHROMIUM): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return path
-}
+	"github.com/consentgate/consentgate/internal/testenv"
+)
 
 // browserOptions returns options for a browser scan of the test site from
 // path, with every host name resolving to the loopback server.
@@ -30,7 +16,7 @@ func browserOptions(t *testing.T, ts *testSite, path string) Options {
 	return Options{
 		Start:        ts.url("site.test", path),
 		Browser:      true,
-		ChromiumPath: chromiumOrSkip(t),
+		ChromiumPath: testenv.Chromium(t),
 		// Every host to loopback; URLs keep the server's port.
 		BrowserFlags: map[string]string{"host-resolver-rules": "MAP * 127.0.0.1"},
 		Timeout:      10 * time.Second,
