@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/consentgate/consentgate/internal/testenv"
 	"github.com/consentgate/consentgate/prooflog"
 )
 
@@ -291,5 +294,99 @@ func TestPolicyVersionChangeAsksAgain(t *testing.T) {
 	_ = json.Unmarshal([]byte(res2.body), &s2)
 	if s2.ID != s1.ID || s2.PolicyVersion != "2026-11" {
 		t.Fatalf("the new decision should keep the consent ID under the new policy: %+v vs %+v", s2, s1)
+	}
+}
+
+// TestGeneratedSecretIsSharedThroughStorage: without a configured secret
+// the gateway generates one into Caddy's storage on first use, so a restart
+// (or another instance on the same storage) accepts the cookies it issued;
+// an instance with other storage does not.
+func TestGeneratedSecretIsSharedThroughStorage(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, trackerPage)
+	}))
+	defer up.Close()
+	shared, other := t.TempDir(), t.TempDir()
+	run := func(storage string) string {
+		port := testenv.FreePort(t)
+		site := fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n\tcookie_consent {\n\t\tproof_log {\n\t\t\tdir %s\n\t\t}\n\t}\n\treverse_proxy %s\n}\n", port, filepath.Join(t.TempDir(), "log"), strings.TrimPrefix(up.URL, "http://"))
+		cfg := adaptCaddyfile(t, fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\toutput discard\n\t}\n}\n", storage)+site)
+		if err := caddy.Load(cfg, true); err != nil {
+			t.Fatal(err)
+		}
+		testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+		return fmt.Sprintf("http://127.0.0.1:%d", port)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	accepted := func(base, cookie string) bool {
+		req := mustRequest(t, "GET", base+"/.well-known/consent/consent")
+		req.Header.Set("Cookie", cookie)
+		resp, err := client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `"decided":true`)
+	}
+
+	base := run(shared)
+	res := post(t, base, "application/json", `{"action":"accept_all"}`, map[string]string{"Origin": base})
+	if res.cookie == nil {
+		t.Fatalf("no cookie: %d %s", res.status, res.body)
+	}
+	cookie := res.cookie.Name + "=" + res.cookie.Value
+	if _, err := os.Stat(filepath.Join(shared, "consentgate", "secret")); err != nil {
+		t.Fatalf("no secret in the storage: %v", err)
+	}
+	if !accepted(run(shared), cookie) {
+		t.Error("after a restart on the same storage the cookie is no longer accepted")
+	}
+	if accepted(run(other), cookie) {
+		t.Error("an instance with its own storage accepted the cookie")
+	}
+}
+
+// TestSecretFromAnEnvironmentPlaceholder: two instances with the same
+// {env.*} secret and separate storage accept each other's cookies.
+func TestSecretFromAnEnvironmentPlaceholder(t *testing.T) {
+	t.Setenv("CONSENTGATE_TEST_SECRET", "a secret of at least thirty-two bytes, from the environment")
+	base, _ := consentGateway(t, "{\n\t\tsecret {env.CONSENTGATE_TEST_SECRET}\n\t}")
+	res := post(t, base, "application/json", `{"action":"reject_all"}`, map[string]string{"Origin": base})
+	if res.cookie == nil {
+		t.Fatal(res.body)
+	}
+	base2, _ := consentGateway(t, "{\n\t\tsecret {env.CONSENTGATE_TEST_SECRET}\n\t}")
+	req := mustRequest(t, "GET", base2+"/.well-known/consent/consent")
+	req.AddCookie(res.cookie)
+	resp, err := client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"decided":true`) {
+		t.Fatalf("the second instance does not accept the first's cookie: %s", b)
+	}
+	t.Setenv("CONSENTGATE_TEST_SECRET", "short")
+	cfg := adaptCaddyfile(t, "http://:1 {\n\tcookie_consent {\n\t\tsecret {env.CONSENTGATE_TEST_SECRET}\n\t}\n\trespond ok\n}\n")
+	var c caddy.Config
+	_ = json.Unmarshal(cfg, &c)
+	if err := caddy.Validate(&c); err == nil || !strings.Contains(err.Error(), "at least 32 bytes") {
+		t.Fatalf("a short secret validated: %v", err)
+	}
+}
+
+// TestReservedPrefixSurvivesRewrites: rewrite and try_files run before
+// the gateway and change the path; the reserved prefix is matched on the
+// original URI, so the endpoint still answers.
+func TestReservedPrefixSurvivesRewrites(t *testing.T) {
+	port := testenv.FreePort(t)
+	startCaddy(t, fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n\trewrite * /index.php\n\tcookie_consent {\n\t\tproof_log {\n\t\t\tdir %s\n\t\t}\n\t}\n\trespond \"the site\"\n}\n", port, filepath.Join(t.TempDir(), "log")))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	resp, body := get(t, fmt.Sprintf("http://127.0.0.1:%d/.well-known/consent/consent", port))
+	if resp.StatusCode != 200 || !strings.Contains(body, `"decided":false`) {
+		t.Fatalf("the endpoint behind a rewrite: %d %s", resp.StatusCode, body)
 	}
 }
