@@ -375,21 +375,30 @@ the whole chain by someone holding the signing key.`,
 
 func showCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "show <consent-id> [--config F | --log DIR|DSN]",
+		Use:   "show [--config F | --log DIR|DSN] (--id <consent-id> | -- <consent-id>)",
 		Short: "Show every decision of one visitor, oldest first",
 		Long: `Prints the full history of one consent ID (the ID in the visitor's cookie and
-in the consent endpoint's answer), e.g. to answer an access request.`,
-		Args: cobra.ExactArgs(1),
+in the consent endpoint's answer), e.g. to answer an access request. An ID may
+start with "-": give it with --id, or after "--".`,
+		Args: cobra.MaximumNArgs(1),
 	}
 	logFlags(c)
+	c.Flags().String("id", "", "the consent ID")
 	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
+		id := fl.String("id")
+		switch {
+		case id == "" && len(args) == 1:
+			id = args[0]
+		case id == "" || len(args) == 1:
+			return caddy.ExitCodeFailedStartup, errors.New("give the consent ID once: --id <id>, or after --")
+		}
 		return onLog(fl, func(ctx context.Context, _ *auditTarget, src prooflog.Source) error {
-			recs, err := prooflog.Show(ctx, src, args[0])
+			recs, err := prooflog.Show(ctx, src, id)
 			if err != nil {
 				return err
 			}
 			if len(recs) == 0 {
-				return fmt.Errorf("no decisions of consent ID %q", args[0])
+				return fmt.Errorf("no decisions of consent ID %q", id)
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			for _, r := range recs {

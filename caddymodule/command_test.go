@@ -70,12 +70,12 @@ func TestAuditorCommands(t *testing.T) {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
 
-	out, err = runConsent(t, "show", state.ID, "--config", cfgFile)
+	out, err = runConsent(t, "show", "--config", cfgFile, "--id", state.ID)
 	if err != nil || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"method":"settings"`) || !strings.Contains(out, `"method":"withdrawal"`) {
 		t.Fatalf("show: %v\n%s", err, out)
 	}
-	if _, err := runConsent(t, "show", "no-such-id", "--config", cfgFile); err == nil {
-		t.Fatal("show of an unknown ID succeeded")
+	if _, err := runConsent(t, "show", "--config", cfgFile, "--", "-no-such-id"); err == nil || !strings.Contains(err.Error(), `"-no-such-id"`) {
+		t.Fatalf("show of an unknown ID that starts with a dash: %v", err)
 	}
 
 	out, err = runConsent(t, "export", "--format", "csv", "--granted", "statistics", "--log", logDir)

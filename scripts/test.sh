@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of consentgate. On a Debian machine as root it first
-# installs what the browser and database tests need (chromium, postgresql)
-# and starts PostgreSQL; elsewhere those tests skip with a message saying
-# what is missing (under CI=true they fail instead).
+# installs what the browser, database and WordPress tests need (chromium,
+# postgresql; WordPress, MariaDB and PHP-FPM; axe-core from npm) and starts
+# the servers; elsewhere those tests skip with a message saying what is
+# missing (under CI=true they fail instead).
 #
 #   scripts/test.sh                 # everything
 #   scripts/test.sh ./rewrite/...   # only some packages (go test arguments)
@@ -25,6 +26,13 @@ fi
 if command -v pg_ctlcluster >/dev/null 2>&1 && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ] && [ "$(id -u)" = 0 ]; then
 	eval "$(bash scripts/pg-setup.sh)"
 	export CONSENTGATE_TEST_PG_DSN CONSENTGATE_TEST_PG_RESTART
+fi
+
+# The WordPress end-to-end test and the accessibility check (axe-core) need
+# a WordPress (Debian's packages, MariaDB, PHP-FPM) and axe-core from npm.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	[ -n "${CONSENTGATE_WP_ROOT:-}" ] || { wp_env=$(bash e2e/wordpress/testdata/setup.sh); eval "$wp_env"; }
+	[ -n "${CONSENTGATE_AXE_JS:-}" ] || { axe_env=$(bash e2e/wordpress/testdata/axe-setup.sh); eval "$axe_env"; }
 fi
 
 if [ $# -eq 0 ]; then

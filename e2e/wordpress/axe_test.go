@@ -1,0 +1,309 @@
+package wordpress
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/consentgate/consentgate/internal/testenv"
+)
+
+// axeVersion is the axe-core version testdata/axe-setup.sh pins.
+const axeVersion = "4.14.1"
+
+// axeTags are the rule sets run: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"}
+
+// axeJS finds axe.min.js: CONSENTGATE_AXE_JS, or where axe-setup.sh puts
+// it by default; skips (fails under CI=true) without it.
+func axeJS(t *testing.T) []byte {
+	t.Helper()
+	p := os.Getenv("CONSENTGATE_AXE_JS")
+	if p == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if home, err := os.UserHomeDir(); cache == "" && err == nil {
+			cache = filepath.Join(home, ".cache")
+		}
+		p = filepath.Join(cache, "consentgate", "axe-core-"+axeVersion, "node_modules", "axe-core", "axe.min.js")
+	}
+	src, err := os.ReadFile(p)
+	if err != nil {
+		testenv.Missing(t, fmt.Sprintf(`the accessibility test needs axe-core: eval "$(bash e2e/wordpress/testdata/axe-setup.sh)" (sets CONSENTGATE_AXE_JS); %v`, err))
+	}
+	return src
+}
+
+// axeResult is what the page hands back from axe.run.
+type axeResult struct {
+	Version    string         `json:"version"`
+	Violations []axeViolation `json:"violations"`
+	Incomplete []axeViolation `json:"incomplete"`
+	Passes     []string       `json:"passes"`
+}
+
+type axeViolation struct {
+	ID      string `json:"id"`
+	Impact  string `json:"impact"`
+	Help    string `json:"help"`
+	HelpURL string `json:"helpUrl"`
+	Nodes   []struct {
+		Target  string `json:"target"`
+		HTML    string `json:"html"`
+		Summary string `json:"summary"`
+	} `json:"nodes"`
+}
+
+func (v axeViolation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s): %s\n    %s", v.ID, v.Impact, v.Help, v.HelpURL)
+	for _, n := range v.Nodes {
+		fmt.Fprintf(&b, "\n    at %s: %.300s", n.Target, n.HTML)
+		if n.Summary != "" {
+			fmt.Fprintf(&b, "\n      %s", strings.ReplaceAll(n.Summary, "\n", "\n      "))
+		}
+	}
+	return b.String()
+}
+
+// runAxe injects axe-core into the page (once) and runs it on the banner
+// root with the WCAG 2 A/AA rules.
+func runAxe(tb *tab, src []byte) axeResult {
+	tb.t.Helper()
+	if !evalJS[bool](tb, `typeof window.axe === 'object'`) {
+		tb.do(chromedp.Evaluate[chromedp.Void](string(src)))
+	}
+	tags, _ := json.Marshal(axeTags)
+	return evalJS[axeResult](tb, `axe.run({include: [['#consentgate']]}, {
+		runOnly: {type: 'tag', values: `+string(tags)+`},
+		resultTypes: ['violations', 'incomplete']
+	}).then(function (r) {
+		function list(vs) {
+			return vs.map(function (v) {
+				return {id: v.id, impact: v.impact || '', help: v.help, helpUrl: v.helpUrl, nodes: v.nodes.map(function (n) {
+					return {target: n.target.join(' '), html: n.html, summary: n.failureSummary || ''};
+				})};
+			});
+		}
+		return {version: axe.version, violations: list(r.violations), incomplete: list(r.incomplete), passes: r.passes.map(function (p) { return p.id; })};
+	})`, chromedp.EvalAwaitPromise)
+}
+
+// checkAxe fails on a serious or critical violation and logs every other
+// finding.
+func checkAxe(t *testing.T, what string, r axeResult) {
+	t.Helper()
+	if r.Version != axeVersion {
+		t.Errorf("axe-core %s ran, want %s (testdata/axe-setup.sh pins it)", r.Version, axeVersion)
+	}
+	if len(r.Passes) == 0 {
+		t.Errorf("%s: axe passed no rule: did it find #consentgate?", what)
+	}
+	var bad []string
+	for _, v := range r.Violations {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			bad = append(bad, v.String())
+		}
+	}
+	if len(bad) > 0 {
+		var all []string
+		for _, v := range r.Violations {
+			all = append(all, v.String())
+		}
+		t.Errorf("%s: %d serious or critical accessibility violations; all %d violations:\n  %s", what, len(bad), len(r.Violations), strings.Join(all, "\n  "))
+		return
+	}
+	for _, v := range r.Violations {
+		t.Logf("%s: minor violation: %s", what, v)
+	}
+	for _, v := range r.Incomplete {
+		t.Logf("%s: needs review: %s", what, v)
+	}
+	t.Logf("%s: axe-core %s, %d rules passed (%s), no serious or critical violation", what, r.Version, len(r.Passes), strings.Join(r.Passes, " "))
+}
+
+// startDemoGateway runs the gateway in front of the repository's demo site
+// (testdata/site, a WordPress-like page with trackers) with a file_server.
+func startDemoGateway(t *testing.T) string {
+	t.Helper()
+	site, err := filepath.Abs(filepath.Join("..", "..", "testdata", "site"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(site, "index.html")); err != nil {
+		t.Fatalf("the demo site: %v", err)
+	}
+	port := testenv.FreePort(t)
+	host := fmt.Sprintf("127.0.0.1:%d", port)
+	startCaddy(t, "\tauto_https off", fmt.Sprintf(`http://%s {
+	bind 127.0.0.1
+	root * %s
+	encode
+	cookie_consent {
+		controller "Bakkerij De Korenschoof"
+		policy_url /privacy/
+		proof_log {
+			dir %s
+		}
+	}
+	file_server
+}
+`, host, site, filepath.Join(t.TempDir(), "prooflog")))
+	testenv.WaitListening(t, host)
+	return "http://" + host
+}
+
+// TestBannerAccessibility runs the axe-core engine on the banner in
+// headless Chromium, in front of the demo site: the first layer, the
+// settings (second layer) and the persistent control, in English and
+// Dutch; and goes through the banner with the keyboard alone.
+func TestBannerAccessibility(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	src := axeJS(t)
+	browser := startBrowser(t, "")
+	base := startDemoGateway(t)
+
+	for _, lang := range []string{"en", "nl"} {
+		t.Run("axe "+lang, func(t *testing.T) {
+			tb := newTab(t, browser)
+			// The gateway picks the banner's language by Accept-Language.
+			if _, err := chromedp.Call(tb.ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}}); err != nil {
+				t.Fatal(err)
+			}
+			home := base + "/"
+			tb.open(home)
+			tb.waitFor("the banner", bannerShown)
+			if got := evalJS[string](tb, `document.getElementById('consentgate').lang`); got != lang {
+				t.Fatalf("the banner's language is %q, want %q", got, lang)
+			}
+			checkAxe(t, lang+" first layer", runAxe(tb, src))
+
+			tb.do(chromedp.Click(chromedp.CSS(openSettings)))
+			tb.waitFor("the settings", dialogOpen)
+			checkAxe(t, lang+" second layer (settings)", runAxe(tb, src))
+
+			tb.do(chromedp.KeyEvent(kb.Escape))
+			tb.waitFor("the settings to close", `!(`+dialogOpen+`)`)
+			tb.do(chromedp.Click(chromedp.CSS(rejectAll)))
+			tb.waitFor("the Cookie settings control", `!(`+bannerShown+`) && getComputedStyle(document.querySelector('`+toggle+`')).display !== 'none'`)
+			checkAxe(t, lang+" after a decision (Cookie settings control)", runAxe(tb, src))
+		})
+	}
+
+	t.Run("keyboard only", func(t *testing.T) {
+		tb := newTab(t, browser)
+		home := base + "/"
+		tb.open(home)
+		tb.waitFor("the banner", bannerShown)
+		// focused describes the focused element: b: for the banner's, p:
+		// for the page's.
+		const focused = `(function (e) {
+			if (!e || e === document.body) return 'body';
+			var where = e.closest('#consentgate') ? 'b:' : 'p:';
+			return where + e.tagName.toLowerCase() + ':' + (e.getAttribute('value') || e.id || e.className || e.textContent.trim().slice(0, 30));
+		})(document.activeElement)`
+		if got := evalJS[string](tb, focused); got != "body" {
+			t.Fatalf("focus starts on %s, want the page itself", got)
+		}
+		var seen []string
+		for range 10 {
+			tb.do(chromedp.KeyEvent(kb.Tab))
+			f := evalJS[string](tb, focused)
+			seen = append(seen, f)
+			if f == "b:button:cg-btn" {
+				break
+			}
+		}
+		t.Logf("Tab from the top of the page: %v", seen)
+		idx := func(s string) int { return slices.Index(seen, s) }
+		accept, reject, settings := idx("b:button:accept_all"), idx("b:button:reject_all"), idx("b:button:cg-btn")
+		if accept < 0 || reject < 0 || settings < 0 {
+			t.Fatalf("Tab from the top does not reach Accept all, Reject all and Settings: %v", seen)
+		}
+		if !(accept < reject && reject < settings) {
+			t.Errorf("Tab reaches the buttons in the order %v, want Accept all, Reject all, Settings", seen)
+		}
+		if !strings.HasPrefix(seen[0], "b:") {
+			t.Errorf("the first Tab goes to %s, not into the banner", seen[0])
+		}
+		for _, s := range seen[:settings] {
+			if !strings.HasPrefix(s, "b:") {
+				t.Errorf("Tab passes %s of the page before the banner's buttons: %v", s, seen)
+			}
+		}
+
+		// From the top again: Tab to Accept all, Enter.
+		tb.open(home)
+		for range accept + 1 {
+			tb.do(chromedp.KeyEvent(kb.Tab))
+		}
+		if got := evalJS[string](tb, focused); got != "b:button:accept_all" {
+			t.Fatalf("after %d Tabs the focus is on %s", accept+1, got)
+		}
+		tb.do(chromedp.KeyEvent(kb.Enter))
+		tb.waitFor("the banner to go", `!(`+bannerShown+`)`)
+		st := tb.consentState()
+		if !st.Decided || !st.Categories["statistics"] || !st.Categories["preferences"] || !st.Categories["marketing"] {
+			t.Errorf("Enter on Accept all left the state %+v", st)
+		}
+		if c := tb.cookies(home)["consentgate"]; c == nil || !c.HTTPOnly {
+			t.Errorf("no HttpOnly consent cookie after Enter on Accept all: %+v", c)
+		}
+		tb.waitFor("focus on the Cookie settings control", `document.activeElement && document.activeElement.matches('`+toggle+`')`)
+
+		// Reopen with the keyboard: Enter on the control opens the settings
+		// with the choice ticked; Escape closes them and focus comes back.
+		tb.do(chromedp.KeyEvent(kb.Enter))
+		tb.waitFor("the settings", dialogOpen)
+		if !evalJS[bool](tb, `document.querySelector('#consentgate .cg-settings').contains(document.activeElement)`) {
+			t.Errorf("focus is not in the settings but on %s", evalJS[string](tb, focused))
+		}
+		if !evalJS[bool](tb, `['statistics', 'preferences', 'marketing'].every(function (c) { return document.getElementById('cg-cat-' + c).checked; })`) {
+			t.Error("the settings do not show the accepted categories ticked")
+		}
+		tb.do(chromedp.KeyEvent(kb.Escape))
+		tb.waitFor("the settings to close and focus to come back", `!(`+dialogOpen+`) && document.activeElement.matches('`+toggle+`')`)
+
+		// On the next page the control is the first stop of Tab; change
+		// the choice with the keyboard alone: untick marketing, save.
+		tb.open(home)
+		tb.do(chromedp.KeyEvent(kb.Tab))
+		if got := evalJS[string](tb, focused); got != "b:a:cg-toggle" {
+			t.Fatalf("the first Tab after deciding goes to %s, want the Cookie settings control", got)
+		}
+		tb.do(chromedp.KeyEvent(kb.Enter))
+		tb.waitFor("the settings", dialogOpen)
+		tabTo := func(what, expr string) {
+			t.Helper()
+			for range 12 {
+				if evalJS[bool](tb, expr) {
+					return
+				}
+				tb.do(chromedp.KeyEvent(kb.Tab))
+			}
+			t.Fatalf("Tab does not reach %s in the settings (focus on %s)", what, evalJS[string](tb, focused))
+		}
+		tabTo("the marketing box", `document.activeElement.id === 'cg-cat-marketing'`)
+		tb.do(chromedp.KeyEvent(" "))
+		if evalJS[bool](tb, `document.getElementById('cg-cat-marketing').checked`) {
+			t.Fatal("Space did not untick the marketing box")
+		}
+		tabTo("Save", `document.activeElement.matches('#consentgate .cg-settings button[value=save]')`)
+		tb.do(chromedp.KeyEvent(kb.Enter))
+		// Withdrawing a category reloads the page.
+		tb.waitFor("the new choice", `(function (r) { var a = r.getAttribute('data-cg-accepted').split(' '); return r.hasAttribute('data-cg-ready') && a.indexOf('marketing') < 0 && a.indexOf('statistics') >= 0; })(document.getElementById('consentgate'))`)
+		st = tb.consentState()
+		if !st.Decided || st.Categories["marketing"] || !st.Categories["statistics"] {
+			t.Errorf("after unticking marketing with the keyboard the state is %+v", st)
+		}
+	})
+}
