@@ -156,8 +156,8 @@ func (a *AnalyticsRoute) maskRequest(r *http.Request) error {
 	}
 	r.RemoteAddr = net.JoinHostPort(masked, port)
 	caddyhttp.SetVar(r.Context(), caddyhttp.ClientIPVarKey, masked)
-	for _, hdr := range []string{"X-Forwarded-For", "X-Real-Ip", "Forwarded", "True-Client-Ip", "Cf-Connecting-Ip", "X-Client-Ip"} {
-		r.Header.Del(hdr)
+	for _, hdr := range forwardingHeaders {
+		delete(r.Header, hdr) // canonical already: no need for Header.Del's work
 	}
 	if q, changed := a.params.MaskQueryParams(r.URL.RawQuery, client); changed {
 		r.URL.RawQuery = q
@@ -194,6 +194,9 @@ func (a *AnalyticsRoute) maskRequest(r *http.Request) error {
 	r.TransferEncoding = nil
 	return nil
 }
+
+// forwardingHeaders are the headers in which a client may claim an address.
+var forwardingHeaders = []string{"X-Forwarded-For", "X-Real-Ip", "Forwarded", "True-Client-Ip", "Cf-Connecting-Ip", "X-Client-Ip"}
 
 // clientAddr is the client's address as Caddy determined it (trusted
 // proxies included), or the unspecified address when it cannot be read.
