@@ -122,6 +122,18 @@ func rawTextName(name []byte) string {
 	return string(name)
 }
 
+// needsAttrs reports whether the handling of a start tag of kind reads its
+// attributes, so the lexer records them only then.
+func (r *Rewriter) needsAttrs(kind tagKind) bool {
+	switch kind {
+	case kScript:
+		return true
+	case kIFrame, kImg, kEmbed, kObject, kLink:
+		return !r.allAccepted
+	}
+	return false
+}
+
 // startTag acts on a lexed start tag and returns where scanning goes on.
 func (r *Rewriter) startTag(b []byte, t *tag) int {
 	name := b[t.start+1 : t.nameEnd]
@@ -144,6 +156,10 @@ func (r *Rewriter) startTag(b []byte, t *tag) int {
 	case kLink:
 		r.linkElement(b, t)
 	case kNoscript:
+		if r.allAccepted {
+			r.st, r.rawName = stRawText, "noscript" // nothing in it can be blocked
+			break
+		}
 		r.emitTo(b, t.start)
 		r.st = stNoscriptHold
 		r.holdStart, r.holdBody = t.start, t.end
@@ -432,6 +448,9 @@ func (r *Rewriter) decideInline(b []byte, end int, closed bool) {
 
 // srcElement handles elements that load their src (or object's data).
 func (r *Rewriter) srcElement(b []byte, t *tag, el Element) {
+	if r.allAccepted {
+		return // nothing can be blocked
+	}
 	d, marked := r.markedDecision(b, t)
 	if !marked {
 		attr := "src"
@@ -514,6 +533,9 @@ func nextToken(s []byte) (tok, rest []byte) {
 
 // linkElement handles <link> elements that fetch or connect.
 func (r *Rewriter) linkElement(b []byte, t *tag) {
+	if r.allAccepted {
+		return // nothing can be blocked
+	}
 	d, marked := r.markedDecision(b, t)
 	if !marked {
 		rel, _ := attrValue(b, t, "rel", &r.valA)

@@ -111,6 +111,10 @@ type Rewriter struct {
 	holdCats   rules.Set     // categories of the signatures found
 	holdVendor *rules.Vendor // vendor of the first signature found
 	inspect    bool          // inline scripts must be held and inspected
+	// allAccepted says no element can be blocked: only scripts are still
+	// classified (to report unknown third parties), and only insertions
+	// remain to be made.
+	allAccepted bool
 
 	document      bool // saw a doctype, <html>, <head> or <body>
 	headStartDone bool
@@ -162,7 +166,8 @@ func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 	r.page.Accepted = r.page.Accepted.With(rules.Necessary)
 	// With every category accepted an inline script can only be reported,
 	// which only report-only mode does.
-	r.inspect = cfg.Rules.HasInline() && (cfg.ReportOnly || !r.page.Accepted.Contains(rules.AllSet))
+	r.allAccepted = !cfg.ReportOnly && r.page.Accepted.Contains(rules.AllSet)
+	r.inspect = cfg.Rules.HasInline() && !r.allAccepted
 }
 
 // Write rewrites p. The output is buffered (up to 64 KiB) until Flush or
@@ -307,7 +312,7 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 					n++
 				}
 				kind := kindOf(b[p+1 : n])
-				if !lexTag(b, p, &r.t, kind != kOther) {
+				if !lexTag(b, p, &r.t, r.needsAttrs(kind)) {
 					return incomplete(p)
 				}
 				if kind == kOther && r.page.Declaration != nil && r.t.declaration {
