@@ -376,17 +376,19 @@ func (b *Banner) HeadEnd(State) []byte { return b.headEnd }
 
 // BodyStart returns the banner markup for the visitor in s, to go right
 // after <body>. The result is ASCII-only and belongs to the caller.
-func (b *Banner) BodyStart(s State) []byte {
+func (b *Banner) BodyStart(s State) []byte { return b.AppendBodyStart(nil, s) }
+
+// AppendBodyStart appends BodyStart(s) to dst, so a caller can reuse a
+// buffer across requests.
+func (b *Banner) AppendBodyStart(dst []byte, s State) []byte {
 	l := b.lang(s.Lang)
 	r, err := b.render(l, s)
 	if err != nil { // cannot happen: New rendered every language
-		return nil
+		return dst
 	}
-	ret := safeReturnPath(s.ReturnPath)
-	out := make([]byte, 0, len(r.before)+len(ret)+len(r.after)+16)
-	out = append(out, r.before...)
-	out = escapeAttr(out, ret)
-	return append(out, r.after...)
+	dst = append(dst, r.before...)
+	dst = escapeAttr(dst, safeReturnPath(s.ReturnPath))
+	return append(dst, r.after...)
 }
 
 // Texts returns the texts shown in lang (the default language's when lang

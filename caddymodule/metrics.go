@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,8 @@ type metrics struct {
 	proofLatency    prometheus.Histogram
 	rewriteDuration prometheus.Histogram
 	rewriteBytes    prometheus.Counter
+
+	elementCache [5 * int(rewrite.NumElements) * numActions]atomic.Pointer[prometheus.Counter]
 }
 
 const metricsNamespace = "consentgate"
@@ -78,9 +81,27 @@ func (m *metrics) element(e rewrite.Event) {
 		m.unknownScripts.Inc()
 	case rewrite.Uninspected:
 	default:
-		m.elements.WithLabelValues(e.Category.String(), e.Element.String(), e.Action.String()).Inc()
+		m.elementCounter(e).Inc()
 	}
 }
+
+// elementCounter returns the counter of an element event, looked up once
+// per label combination rather than hashed on every element.
+func (m *metrics) elementCounter(e rewrite.Event) prometheus.Counter {
+	i := (int(e.Category)*int(rewrite.NumElements)+int(e.Element))*numActions + int(e.Action)
+	if i < 0 || i >= len(m.elementCache) {
+		return m.elements.WithLabelValues(e.Category.String(), e.Element.String(), e.Action.String())
+	}
+	if c := m.elementCache[i].Load(); c != nil {
+		return *c
+	}
+	c := m.elements.WithLabelValues(e.Category.String(), e.Element.String(), e.Action.String())
+	m.elementCache[i].Store(&c)
+	return c
+}
+
+// numActions bounds rewrite.Action values, for elementCache.
+const numActions = 8
 
 // rateLimitedWarnings logs a warning about a name (an unknown cookie or
 // script host) at most once per interval, tracking a bounded number of

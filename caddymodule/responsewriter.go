@@ -41,6 +41,7 @@ type responseWriter struct {
 	closers    []io.Closer
 	rw         *rewrite.Rewriter
 	err        error
+	markup     *[]byte       // the banner markup's buffer, from markupPool
 	spent      time.Duration // in the rewriter
 	bytesIn    int
 }
@@ -190,6 +191,12 @@ func (w *responseWriter) Close() error {
 		w.h.rewriters.Put(w.rw)
 		w.rw = nil
 	}
+	if w.markup != nil {
+		if cap(*w.markup) <= 64<<10 {
+			markupPool.Put(w.markup)
+		}
+		w.markup = nil
+	}
 	if w.err != nil {
 		errs = append(errs, w.err)
 	}
@@ -274,7 +281,10 @@ func (w *responseWriter) decide(first []byte) {
 // buildPipeline chains decoder, transcoder and rewriter in front of dst.
 func (w *responseWriter) buildPipeline(dst io.Writer, open func(io.Reader) (io.Reader, error), enc, charset string) io.Writer {
 	w.rw = w.h.rewriters.Get().(*rewrite.Rewriter)
-	w.rw.Reset(dst, &w.h.rewriteConfig, w.v.page(w.h, w.r))
+	w.markup = markupPool.Get().(*[]byte)
+	page := w.v.page(w.h, w.r, w.markup)
+	*w.markup = page.BodyStart
+	w.rw.Reset(dst, &w.h.rewriteConfig, page)
 	var out io.Writer = w.rw
 	w.closers = append(w.closers, rewriterCloser{w.rw})
 	if charset != "" && needsTranscoding(charset) {

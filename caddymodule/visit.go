@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -118,8 +119,13 @@ func (t *variantTable) suffix(accepted rules.Set, decided, policyChanged, gpc bo
 	return t.suffixes[li][accepted&rules.AllSet][flags]
 }
 
-// page describes the response's page to the rewriter.
-func (v *visit) page(h *Handler, r *http.Request) rewrite.Page {
+// markupPool holds the buffers the banner's markup is rendered into, one
+// per rewritten response.
+var markupPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// page describes the response's page to the rewriter. The banner markup
+// goes into *buf, which the caller returns to markupPool when done.
+func (v *visit) page(h *Handler, r *http.Request, buf *[]byte) rewrite.Page {
 	s := banner.State{
 		Lang:          v.lang,
 		Decided:       v.decision != nil,
@@ -136,7 +142,7 @@ func (v *visit) page(h *Handler, r *http.Request) rewrite.Page {
 		Host:        r.Host,
 		HeadStart:   h.banner.HeadStart(s),
 		HeadEnd:     h.banner.HeadEnd(s),
-		BodyStart:   h.banner.BodyStart(s),
+		BodyStart:   h.banner.AppendBodyStart((*buf)[:0], s),
 		Declaration: func() []byte { return h.declaration.HTML(v.lang, h.declLabels[v.lang]) },
 		Observer:    &v.observer,
 	}

@@ -17,7 +17,7 @@ import (
 // set, the known cookies visitors' browsers send, and the vendors whose
 // elements its pages carry. Memory is bounded: at most max cookie names.
 type Seen struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	max     int
 	cookies map[string]string // name -> lifetime from its Set-Cookie ("" when unknown)
 	vendors map[string]bool
@@ -48,9 +48,15 @@ func (s *Seen) ObserveRequestCookie(rs *rules.Ruleset, name string) {
 }
 
 func (s *Seen) addCookie(name, lifetime string) {
+	s.mu.RLock()
+	old, ok := s.cookies[name]
+	s.mu.RUnlock()
+	if ok && (old != "" || lifetime == "") {
+		return // already known: the common case, without the write lock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, ok := s.cookies[name]
+	old, ok = s.cookies[name]
 	if ok && (old != "" || lifetime == "") {
 		return
 	}
@@ -63,6 +69,12 @@ func (s *Seen) addCookie(name, lifetime string) {
 
 // ObserveVendor records that a page carried an element of vendor id.
 func (s *Seen) ObserveVendor(id string) {
+	s.mu.RLock()
+	known := s.vendors[id]
+	s.mu.RUnlock()
+	if known {
+		return // the common case, without the write lock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.vendors[id] {

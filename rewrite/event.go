@@ -15,14 +15,16 @@ const (
 	Object                      // <object data>
 	Link                        // <link rel=preconnect|dns-prefetch|preload|prefetch|modulepreload|stylesheet|...>
 	Noscript                    // a <noscript> too large to inspect
-	numElements
+
+	// NumElements counts the element kinds.
+	NumElements
 )
 
-var elementNames = [numElements]string{"script_src", "script_inline", "iframe", "img", "embed", "object", "link", "noscript"}
+var elementNames = [NumElements]string{"script_src", "script_inline", "iframe", "img", "embed", "object", "link", "noscript"}
 
 // String returns the element kind as used in logs and metric labels.
 func (e Element) String() string {
-	if e < numElements {
+	if e < NumElements {
 		return elementNames[e]
 	}
 	return "unknown"
