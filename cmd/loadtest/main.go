@@ -92,7 +92,7 @@ func withWorkspace(f func(work, bin, site string) error) error {
 }
 
 func run(work, bin, site string, duration time.Duration, rounds, conns, threads int, only string) error {
-	fmt.Printf("| scenario | plain req/s | gateway req/s | ratio | plain p50 / p99 | gateway p50 / p99 | added p99 | peak RSS plain / gateway |\n")
+	fmt.Printf("| scenario | plain req/s | gateway req/s | ratio | plain p50 / p99 (1 conn) | gateway p50 / p99 (1 conn) | added p99 | peak RSS plain / gateway |\n")
 	fmt.Printf("|---|---|---|---|---|---|---|---|\n")
 	for _, sc := range scenarios {
 		if only != "" && !strings.Contains(","+only+",", ","+sc.name+",") {
@@ -104,7 +104,7 @@ func run(work, bin, site string, duration time.Duration, rounds, conns, threads 
 		}
 		fmt.Println(row)
 	}
-	fmt.Printf("\nwrk -t%d -c%d -d%s, median of %d rounds; %s\n", threads, conns, duration, rounds, machine())
+	fmt.Printf("\nreq/s: wrk -t%d -c%d -d%s; latency: wrk -t1 -c1 -d%s; median of %d rounds each; %s\n", threads, conns, duration, duration, rounds, machine())
 	return nil
 }
 
@@ -222,32 +222,45 @@ func measure(bin, work, site string, sc scenario, duration time.Duration, rounds
 			return "", err
 		}
 	}
-	var p, g []wrkResult
-	for i := 0; i < rounds; i++ {
-		order := []bool{false, true}
-		if i%2 == 1 {
-			order = []bool{true, false}
+	// Throughput with many connections, then latency with one (where
+	// queueing does not hide what a request costs), alternating plain and
+	// gateway so drift in the machine's load hits both.
+	both := func(conns, threads int) (wrkResult, wrkResult, error) {
+		var p, g []wrkResult
+		for i := 0; i < rounds; i++ {
+			order := []bool{false, true}
+			if i%2 == 1 {
+				order = []bool{true, false}
+			}
+			for _, isGateway := range order {
+				target, hdr := plain, ""
+				if isGateway {
+					target, hdr = gw, cookie
+				}
+				res, err := runWrk(fmt.Sprintf("http://127.0.0.1:%d%s", target.port, sc.path), hdr, duration, conns, threads)
+				if err != nil {
+					return wrkResult{}, wrkResult{}, err
+				}
+				if isGateway {
+					g = append(g, res)
+				} else {
+					p = append(p, res)
+				}
+			}
 		}
-		for _, isGateway := range order {
-			target, hdr := plain, ""
-			if isGateway {
-				target, hdr = gw, cookie
-			}
-			res, err := runWrk(fmt.Sprintf("http://127.0.0.1:%d%s", target.port, sc.path), hdr, duration, conns, threads)
-			if err != nil {
-				return "", err
-			}
-			if isGateway {
-				g = append(g, res)
-			} else {
-				p = append(p, res)
-			}
-		}
+		return median(p), median(g), nil
 	}
-	mp, mg := median(p), median(g)
+	tp, tg, err := both(conns, threads)
+	if err != nil {
+		return "", err
+	}
+	lp, lg, err := both(1, 1)
+	if err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("| %s | %.0f | %.0f | **%.2f** | %s / %s | %s / %s | %s | %s / %s |",
-		sc.label, mp.rps, mg.rps, mg.rps/mp.rps,
-		ms(mp.p50), ms(mp.p99), ms(mg.p50), ms(mg.p99), ms(mg.p99-mp.p99),
+		sc.label, tp.rps, tg.rps, tg.rps/tp.rps,
+		ms(lp.p50), ms(lp.p99), ms(lg.p50), ms(lg.p99), ms(lg.p99-lp.p99),
 		plain.peakRSS(), gw.peakRSS()), nil
 }
 
