@@ -188,9 +188,7 @@ func (o *observer) Observe(e rewrite.Event) {
 //     rewritten for the same consent state.
 func (h *Handler) prepareUpstreamRequest(r *http.Request, v *visit) {
 	if hdrs := r.Header["Cookie"]; len(hdrs) > 0 {
-		for _, name := range cookies.RequestCookieNames(hdrs) {
-			h.seen.ObserveRequestCookie(h.ruleset, name)
-		}
+		cookies.ForEachRequestCookie(hdrs, func(name string) { h.seen.ObserveRequestCookie(h.ruleset, name) })
 		if h.RequestCookies != "keep" {
 			h.stripRequestCookies(r, v)
 		}
@@ -229,6 +227,9 @@ func (h *Handler) prepareUpstreamRequest(r *http.Request, v *visit) {
 // categories the visitor has not accepted, so the upstream cannot read
 // tracker IDs the visitor refused.
 func (h *Handler) stripRequestCookies(r *http.Request, v *visit) {
+	if v.accepted.Contains(rules.AllSet) {
+		return // nothing is refused
+	}
 	hdrs := r.Header["Cookie"]
 	var kept []string
 	changed := false

@@ -11,6 +11,7 @@ package cookies
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -94,22 +95,31 @@ func FilterCookieHeader(value string, rs *rules.Ruleset, accepted rules.Set) (st
 	return strings.Join(kept, "; "), removed
 }
 
-// RequestCookieNames returns the names of the cookies in Cookie headers.
+// RequestCookieNames returns the names of the cookies in Cookie headers,
+// each once.
 func RequestCookieNames(headers []string) []string {
 	var names []string
-	seen := make(map[string]bool)
-	for _, h := range headers {
-		for _, pair := range strings.Split(h, ";") {
-			name, _, ok := strings.Cut(strings.TrimSpace(pair), "=")
-			name = strings.TrimSpace(name)
-			if !ok || name == "" || seen[name] {
-				continue
-			}
-			seen[name] = true
+	ForEachRequestCookie(headers, func(name string) {
+		if !slices.Contains(names, name) {
 			names = append(names, name)
 		}
-	}
+	})
 	return names
+}
+
+// ForEachRequestCookie calls f with the name of each cookie in Cookie
+// headers (a name sent twice comes twice), without allocating.
+func ForEachRequestCookie(headers []string, f func(name string)) {
+	for _, h := range headers {
+		for rest := h; rest != ""; {
+			var pair string
+			pair, rest, _ = strings.Cut(rest, ";")
+			name, _, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if name = strings.TrimSpace(name); ok && name != "" {
+				f(name)
+			}
+		}
+	}
 }
 
 // ExpiryHeaders returns the Set-Cookie values that delete the cookies called
