@@ -22,7 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/consentgate/consentgate/internal/testenv"
+	"github.com/consentgate/consentgate/internal/browsertest"
 	"github.com/consentgate/consentgate/rewrite"
 	"github.com/consentgate/consentgate/rules"
 )
@@ -310,73 +310,23 @@ func (s *testSite) consent(w http.ResponseWriter, r *http.Request) {
 	writeJSON(http.StatusOK, answer(true, set, withdrawn))
 }
 
-// tab is one browser tab in its own browser context (its own cookies).
-type tab struct {
-	t   *testing.T
-	ctx context.Context
-}
+// tab is a browser tab (internal/browsertest) with this site's steps.
+type tab struct{ *browsertest.Tab }
 
 func newTab(t *testing.T, browser context.Context) *tab {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("opening a tab: %v", err)
-	}
-	tctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(tcancel)
-	tb := &tab{t: t, ctx: tctx}
-	// No slide-in, so clicks land where the buttons are.
-	tb.reducedMotion("reduce")
-	return tb
-}
-
-func (tb *tab) reducedMotion(v string) {
-	tb.t.Helper()
-	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: v}},
-	}); err != nil {
-		tb.t.Fatalf("emulating prefers-reduced-motion: %v", err)
-	}
-}
-
-func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
-	tb.t.Helper()
-	if err := chromedp.Do(tb.ctx, steps...); err != nil {
-		tb.t.Fatalf("browser: %v", err)
-	}
+	return &tab{browsertest.NewTab(t, browser)}
 }
 
 func evalJS[T any](tb *tab, expr string) T {
-	tb.t.Helper()
-	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		tb.t.Fatalf("evaluating %s: %v", expr, err)
-	}
-	return v
-}
-
-// waitFor polls expr until it is truthy.
-func (tb *tab) waitFor(what, expr string) {
-	tb.t.Helper()
-	_, err := chromedp.Run(tb.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
-	if err != nil {
-		tb.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-	}
+	tb.T.Helper()
+	return browsertest.Eval[T](tb.Tab, expr)
 }
 
 // order returns window.order without the async Google tag, whose place
 // depends on the network.
 func (tb *tab) order() []string {
-	tb.t.Helper()
+	tb.T.Helper()
 	return evalJS[[]string](tb, `window.order.filter(function (x) { return x !== 'gtag'; })`)
-}
-
-func (tb *tab) open(url string) {
-	tb.t.Helper()
-	tb.do(chromedp.Navigate(url))
-	tb.waitFor("the banner script", `document.getElementById('consentgate').hasAttribute('data-cg-ready')`)
 }
 
 const (
@@ -392,37 +342,14 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
 	}
-	exec := testenv.Chromium(t)
 	site := newTestSite(t)
-
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exec),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.Flag("accept-lang", "en-US,en"),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.ProxyServer(site.srv.URL),
-		chromedp.WindowSize(1280, 800),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting %s: %v", exec, err)
-	}
+	browser := browsertest.Start(t, browsertest.Options{Proxy: site.srv.URL})
 	home := site.srv.URL + "/"
 
 	t.Run("nothing runs before a decision", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(home)
-		tb.waitFor("the banner", bannerShown)
+		tb.Open(home)
+		tb.WaitFor("the banner", bannerShown)
 		time.Sleep(500 * time.Millisecond)
 		if got := evalJS[[]string](tb, `window.order`); len(got) != 0 {
 			t.Errorf("ran before a decision: %v", got)
@@ -445,9 +372,9 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("accept all runs everything in document order without reload", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(home)
-		tb.do(chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`), chromedp.Click(chromedp.CSS(acceptAll)))
-		tb.waitFor("all trackers", `window.order.length >= 7`)
+		tb.Open(home)
+		tb.Do(chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`), chromedp.Click(chromedp.CSS(acceptAll)))
+		tb.WaitFor("all trackers", `window.order.length >= 7`)
 		want := []string{"stats-external", "inline-after-stats", "mkt-external", "inline-after-mkt", "prefs", "stats+mkt"}
 		if got := tb.order(); !slices.Equal(got, want) {
 			t.Errorf("order = %v\nwant    %v", got, want)
@@ -462,7 +389,7 @@ func TestBrowser(t *testing.T) {
 			return l.getAttribute('href') === '/t/fonts.css' && !l.hasAttribute('data-consent-href') &&
 				i.getAttribute('src') === '/t/pixel.svg' && i.getAttribute('srcset') === '/t/pixel.svg 1x' &&
 				getComputedStyle(document.querySelector('h1')).letterSpacing === '1px' && i.complete && i.naturalWidth === 1; })()`
-		tb.waitFor("the stylesheet and image", restored)
+		tb.WaitFor("the stylesheet and image", restored)
 		if evalJS[bool](tb, bannerShown) {
 			t.Error("the banner still shows")
 		}
@@ -482,8 +409,8 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("CSP violations: %v", got)
 		}
 		// The next page load has it all from the server.
-		tb.open(home)
-		tb.waitFor("trackers after reload", `window.order.length >= 7`)
+		tb.Open(home)
+		tb.WaitFor("trackers after reload", `window.order.length >= 7`)
 		if evalJS[bool](tb, bannerShown) {
 			t.Error("the banner shows again after deciding")
 		}
@@ -491,9 +418,9 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("reject all runs nothing", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(home)
-		tb.do(chromedp.Click(chromedp.CSS(rejectAll)))
-		tb.waitFor("the banner to go", `!(`+bannerShown+`)`)
+		tb.Open(home)
+		tb.Do(chromedp.Click(chromedp.CSS(rejectAll)))
+		tb.WaitFor("the banner to go", `!(`+bannerShown+`)`)
 		time.Sleep(700 * time.Millisecond)
 		if got := evalJS[[]string](tb, `window.order`); len(got) != 0 {
 			t.Errorf("ran after rejecting: %v", got)
@@ -508,11 +435,11 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("settings with only statistics runs only statistics", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(home)
-		tb.do(chromedp.Click(chromedp.CSS(openSettings)))
-		tb.waitFor("the dialog", dialogOpen)
-		tb.do(chromedp.Click(chromedp.CSS(`label[for=cg-cat-statistics]`)), chromedp.Click(chromedp.CSS(saveSettings)))
-		tb.waitFor("statistics", `window.order.indexOf('inline-after-stats') >= 0 && window.order.indexOf('gtag') >= 0`)
+		tb.Open(home)
+		tb.Do(chromedp.Click(chromedp.CSS(openSettings)))
+		tb.WaitFor("the dialog", dialogOpen)
+		tb.Do(chromedp.Click(chromedp.CSS(`label[for=cg-cat-statistics]`)), chromedp.Click(chromedp.CSS(saveSettings)))
+		tb.WaitFor("statistics", `window.order.indexOf('inline-after-stats') >= 0 && window.order.indexOf('gtag') >= 0`)
 		time.Sleep(500 * time.Millisecond)
 		if got := tb.order(); !slices.Equal(got, []string{"stats-external", "inline-after-stats"}) {
 			t.Errorf("order = %v", got)
@@ -527,23 +454,23 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("withdrawing a category reloads the page", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(home)
-		tb.do(chromedp.Click(chromedp.CSS(acceptAll)))
-		tb.waitFor("all trackers", `window.order.length >= 7`)
-		tb.do(chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`),
+		tb.Open(home)
+		tb.Do(chromedp.Click(chromedp.CSS(acceptAll)))
+		tb.WaitFor("all trackers", `window.order.length >= 7`)
+		tb.Do(chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`),
 			chromedp.Click(chromedp.CSS(`#consentgate .cg-toggle`)))
-		tb.waitFor("the dialog", dialogOpen)
+		tb.WaitFor("the dialog", dialogOpen)
 		if !evalJS[bool](tb, `document.getElementById('cg-cat-marketing').checked`) {
 			t.Fatal("marketing is not ticked after accepting all")
 		}
-		_, err := chromedp.Run(tb.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Steps(
+		_, err := chromedp.Run(tb.Ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Steps(
 			chromedp.Click(chromedp.CSS(`label[for=cg-cat-marketing]`)),
 			chromedp.Click(chromedp.CSS(saveSettings)),
 		)))
 		if err != nil {
 			t.Fatalf("waiting for the reload: %v", err)
 		}
-		tb.waitFor("the script after reload", `document.getElementById('consentgate').hasAttribute('data-cg-ready') && window.order.indexOf('prefs') >= 0`)
+		tb.WaitFor("the script after reload", `document.getElementById('consentgate').hasAttribute('data-cg-ready') && window.order.indexOf('prefs') >= 0`)
 		if evalJS[bool](tb, `window.notReloaded === true`) {
 			t.Error("the page did not reload")
 		}
@@ -558,8 +485,8 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("a blocked embed shows a placeholder that loads it", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(home)
-		tb.waitFor("the placeholder", `document.querySelector('.cg-placeholder')`)
+		tb.Open(home)
+		tb.WaitFor("the placeholder", `document.querySelector('.cg-placeholder')`)
 		size := evalJS[[]float64](tb, `(function () { var r = document.querySelector('.cg-placeholder').getBoundingClientRect(); return [r.width, r.height]; })()`)
 		if size[0] != 560 || size[1] != 315 {
 			t.Errorf("placeholder is %vx%v, want 560x315", size[0], size[1])
@@ -571,8 +498,8 @@ func TestBrowser(t *testing.T) {
 		if !evalJS[bool](tb, `document.querySelector('.cg-placeholder').nextElementSibling.id === 'video' && getComputedStyle(document.getElementById('video')).display === 'none'`) {
 			t.Error("the placeholder is not in the iframe's place")
 		}
-		tb.do(chromedp.Click(chromedp.CSS(`.cg-placeholder button`)))
-		tb.waitFor("the video", `document.getElementById('video').getAttribute('src') === 'http://www.youtube-nocookie.com/embed/abc123' && !document.querySelector('.cg-placeholder')`)
+		tb.Do(chromedp.Click(chromedp.CSS(`.cg-placeholder button`)))
+		tb.WaitFor("the video", `document.getElementById('video').getAttribute('src') === 'http://www.youtube-nocookie.com/embed/abc123' && !document.querySelector('.cg-placeholder')`)
 		deadline := time.Now().Add(5 * time.Second)
 		for site.hit("www.youtube-nocookie.com/embed/abc123") == 0 && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
@@ -586,7 +513,7 @@ func TestBrowser(t *testing.T) {
 		if !evalJS[bool](tb, `getComputedStyle(document.getElementById('video')).display !== 'none'`) {
 			t.Error("the video stays hidden")
 		}
-		tb.waitFor("marketing trackers", `window.order.indexOf('inline-after-mkt') >= 0`)
+		tb.WaitFor("marketing trackers", `window.order.indexOf('inline-after-mkt') >= 0`)
 		if got := tb.order(); !slices.Equal(got, []string{"mkt-external", "inline-after-mkt"}) {
 			t.Errorf("order = %v", got)
 		}
@@ -594,11 +521,11 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("keyboard only", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(home)
+		tb.Open(home)
 		focused := `(function (e) { return e.tagName.toLowerCase() + ':' + (e.value || e.textContent); })(document.activeElement)`
 		var seen []string
 		for range 4 {
-			tb.do(chromedp.KeyEvent(kb.Tab))
+			tb.Do(chromedp.KeyEvent(kb.Tab))
 			seen = append(seen, evalJS[string](tb, focused))
 		}
 		want := []string{"a:Privacy statement", "button:accept_all", "button:reject_all", "button:Settings"}
@@ -609,60 +536,64 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the focused button's outline is %q", style)
 		}
 		// Enter opens the settings; focus goes in, stays in, Escape closes.
-		tb.do(chromedp.KeyEvent(kb.Enter))
-		tb.waitFor("the dialog", dialogOpen)
+		tb.Do(chromedp.KeyEvent(kb.Enter))
+		tb.WaitFor("the dialog", dialogOpen)
 		if got := evalJS[string](tb, `document.activeElement.id`); got != "cg-settings-title" {
 			t.Errorf("focus in the dialog is on %q, want its title", got)
 		}
-		tb.do(chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
+		tb.Do(chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
 		if got := evalJS[string](tb, `document.activeElement.id`); got != "cg-cat-statistics" {
 			t.Errorf("two Tabs into the dialog reach %q, want the first choice (after the policy link)", got)
 		}
 		for i := range 12 {
-			tb.do(chromedp.KeyEvent(kb.Tab))
+			tb.Do(chromedp.KeyEvent(kb.Tab))
 			if !evalJS[bool](tb, `document.querySelector('#consentgate .cg-settings').contains(document.activeElement)`) {
 				t.Fatalf("Tab %d left the dialog for %s", i+1, evalJS[string](tb, focused))
 			}
 		}
-		tb.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+		tb.Do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
 		if !evalJS[bool](tb, `document.querySelector('#consentgate .cg-settings').contains(document.activeElement)`) {
 			t.Fatal("Shift+Tab left the dialog")
 		}
-		tb.do(chromedp.KeyEvent(kb.Escape))
-		tb.waitFor("the dialog to close", `!(`+dialogOpen+`)`)
-		tb.waitFor("focus back on Settings", `document.activeElement.matches('#consentgate .cg-banner [data-cg-open]')`)
+		// A modal dialog gives focus back when it closes, and the banner's
+		// close handler (a task later) does so again: wait for that, or a
+		// Shift+Tab in between is undone.
+		tb.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#consentgate .cg-settings').addEventListener('close', function () { window.cgClosed = true; }, {once: true})`),
+			chromedp.KeyEvent(kb.Escape))
+		tb.WaitFor("the dialog to close", `window.cgClosed && !(`+dialogOpen+`)`)
+		tb.WaitFor("focus back on Settings", `document.activeElement.matches('#consentgate .cg-banner [data-cg-open]')`)
 		// Back to Accept all, and Enter accepts.
-		tb.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)),
+		tb.Do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)),
 			chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
 		if got := evalJS[string](tb, focused); got != "button:accept_all" {
 			t.Fatalf("Shift+Tab twice reached %s", got)
 		}
-		tb.do(chromedp.KeyEvent(kb.Enter))
-		tb.waitFor("all trackers", `window.order.length >= 7`)
+		tb.Do(chromedp.KeyEvent(kb.Enter))
+		tb.WaitFor("all trackers", `window.order.length >= 7`)
 		if got := site.lastDecision(); got != "json accept_all: necessary statistics preferences marketing" {
 			t.Errorf("the endpoint got %q", got)
 		}
-		tb.waitFor("focus on the persistent control", `document.activeElement.classList.contains('cg-toggle')`)
+		tb.WaitFor("focus on the persistent control", `document.activeElement.classList.contains('cg-toggle')`)
 		// The persistent control, a link, opens the settings with Enter,
 		// too, and the rest of that key press does not submit them.
 		before := site.decisionCount()
-		tb.do(chromedp.KeyEvent(kb.Enter))
-		tb.waitFor("the dialog", dialogOpen)
+		tb.Do(chromedp.KeyEvent(kb.Enter))
+		tb.WaitFor("the dialog", dialogOpen)
 		time.Sleep(300 * time.Millisecond)
 		if !evalJS[bool](tb, dialogOpen) || site.decisionCount() != before {
 			t.Fatalf("Enter on the persistent control also sent %q", site.lastDecision())
 		}
-		tb.do(chromedp.KeyEvent(kb.Escape))
-		tb.waitFor("focus back on the persistent control", `!(`+dialogOpen+`) && document.activeElement.classList.contains('cg-toggle')`)
+		tb.Do(chromedp.KeyEvent(kb.Escape))
+		tb.WaitFor("focus back on the persistent control", `!(`+dialogOpen+`) && document.activeElement.classList.contains('cg-toggle')`)
 
 		// In the settings, Space ticks a box and Enter saves: the form's
 		// default button is Save, never Accept all.
 		tb = newTab(t, browser)
-		tb.open(home)
-		tb.do(chromedp.Click(chromedp.CSS(openSettings)))
-		tb.waitFor("the dialog", dialogOpen)
-		tb.do(chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(" "), chromedp.KeyEvent(kb.Enter))
-		tb.waitFor("statistics", `window.order.indexOf('inline-after-stats') >= 0`)
+		tb.Open(home)
+		tb.Do(chromedp.Click(chromedp.CSS(openSettings)))
+		tb.WaitFor("the dialog", dialogOpen)
+		tb.Do(chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(" "), chromedp.KeyEvent(kb.Enter))
+		tb.WaitFor("statistics", `window.order.indexOf('inline-after-stats') >= 0`)
 		if got := site.lastDecision(); got != "json save: necessary statistics" {
 			t.Errorf("Space and Enter on the first box sent %q", got)
 		}
@@ -670,44 +601,44 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("links to the settings anchor open the settings", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(home)
-		tb.do(chromedp.Click(chromedp.ID("footer-settings")))
-		tb.waitFor("the dialog", dialogOpen)
-		tb.do(chromedp.Click(chromedp.CSS(`#consentgate .cg-close-btn`)))
-		tb.waitFor("the dialog to close", `!(`+dialogOpen+`)`)
+		tb.Open(home)
+		tb.Do(chromedp.Click(chromedp.ID("footer-settings")))
+		tb.WaitFor("the dialog", dialogOpen)
+		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-close-btn`)))
+		tb.WaitFor("the dialog to close", `!(`+dialogOpen+`)`)
 		if got := evalJS[string](tb, `document.activeElement.id`); got != "footer-settings" {
 			t.Errorf("focus returned to %q, want the link", got)
 		}
 		// Arriving with the fragment opens it; closing drops the fragment.
-		tb.open(home + "?from=footer#cookie-settings")
-		tb.waitFor("the dialog", dialogOpen)
-		tb.do(chromedp.KeyEvent(kb.Escape))
-		tb.waitFor("the dialog to close and the fragment to go", `!(`+dialogOpen+`) && location.hash === ''`)
+		tb.Open(home + "?from=footer#cookie-settings")
+		tb.WaitFor("the dialog", dialogOpen)
+		tb.Do(chromedp.KeyEvent(kb.Escape))
+		tb.WaitFor("the dialog to close and the fragment to go", `!(`+dialogOpen+`) && location.hash === ''`)
 		if got := evalJS[string](tb, `location.search`); got != "?from=footer" {
 			t.Errorf("the URL lost its query: %q", got)
 		}
 		// A hash change opens it too.
-		tb.do(chromedp.Evaluate[chromedp.Void](`location.hash = 'cookie-settings'`))
-		tb.waitFor("the dialog", dialogOpen)
+		tb.Do(chromedp.Evaluate[chromedp.Void](`location.hash = 'cookie-settings'`))
+		tb.WaitFor("the dialog", dialogOpen)
 	})
 
 	t.Run("an endpoint error keeps the dialog open with a message", func(t *testing.T) {
 		site.fail.Store(true)
 		defer site.fail.Store(false)
 		tb := newTab(t, browser)
-		tb.open(home)
-		tb.do(chromedp.Click(chromedp.CSS(acceptAll)))
-		tb.waitFor("the error", `!document.querySelector('#consentgate .cg-banner .cg-error').hidden`)
+		tb.Open(home)
+		tb.Do(chromedp.Click(chromedp.CSS(acceptAll)))
+		tb.WaitFor("the error", `!document.querySelector('#consentgate .cg-banner .cg-error').hidden`)
 		if got := evalJS[string](tb, `document.querySelector('#consentgate .cg-banner .cg-error').textContent`); got != "Your choice could not be saved. Please try again." {
 			t.Errorf("error says %q", got)
 		}
 		if !evalJS[bool](tb, bannerShown) {
 			t.Error("the banner went away")
 		}
-		tb.do(chromedp.Click(chromedp.CSS(openSettings)))
-		tb.waitFor("the dialog", dialogOpen)
-		tb.do(chromedp.Click(chromedp.CSS(saveSettings)))
-		tb.waitFor("the error in the dialog", `!document.querySelector('#consentgate .cg-settings .cg-error').hidden`)
+		tb.Do(chromedp.Click(chromedp.CSS(openSettings)))
+		tb.WaitFor("the dialog", dialogOpen)
+		tb.Do(chromedp.Click(chromedp.CSS(saveSettings)))
+		tb.WaitFor("the error in the dialog", `!document.querySelector('#consentgate .cg-settings .cg-error').hidden`)
 		if !evalJS[bool](tb, dialogOpen) {
 			t.Error("the dialog closed")
 		}
@@ -718,7 +649,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("consent mode defaults come before any Google tag", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(home)
+		tb.Open(home)
 		type entry = []json.RawMessage
 		layer := evalJS[[]entry](tb, `Array.from(window.dataLayer, function (a) { return Array.from(a); })`)
 		if len(layer) != 1 {
@@ -726,10 +657,10 @@ func TestBrowser(t *testing.T) {
 		}
 		checkConsent(t, layer[0], "default", map[string]string{"ad_storage": "denied", "ad_user_data": "denied", "ad_personalization": "denied", "analytics_storage": "denied"})
 
-		tb.do(chromedp.Click(chromedp.CSS(openSettings)))
-		tb.waitFor("the dialog", dialogOpen)
-		tb.do(chromedp.Click(chromedp.CSS(`label[for=cg-cat-statistics]`)), chromedp.Click(chromedp.CSS(saveSettings)))
-		tb.waitFor("the Google tag", `window.gtagSaw`)
+		tb.Do(chromedp.Click(chromedp.CSS(openSettings)))
+		tb.WaitFor("the dialog", dialogOpen)
+		tb.Do(chromedp.Click(chromedp.CSS(`label[for=cg-cat-statistics]`)), chromedp.Click(chromedp.CSS(saveSettings)))
+		tb.WaitFor("the Google tag", `window.gtagSaw`)
 		var saw []entry
 		if err := json.Unmarshal([]byte(evalJS[string](tb, `window.gtagSaw`)), &saw); err != nil {
 			t.Fatal(err)
@@ -742,8 +673,8 @@ func TestBrowser(t *testing.T) {
 
 		// Next page: the server-side state sets default, then update, and
 		// the Google tag is no longer neutralised.
-		tb.open(home)
-		tb.waitFor("the Google tag", `window.gtagSaw`)
+		tb.Open(home)
+		tb.WaitFor("the Google tag", `window.gtagSaw`)
 		if err := json.Unmarshal([]byte(evalJS[string](tb, `window.gtagSaw`)), &saw); err != nil {
 			t.Fatal(err)
 		}
@@ -757,14 +688,14 @@ func TestBrowser(t *testing.T) {
 	t.Run("without JavaScript the form works", func(t *testing.T) {
 		noJS := func() *tab {
 			tb := newTab(t, browser)
-			if _, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			if _, err := chromedp.Call(tb.Ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 				t.Fatal(err)
 			}
 			return tb
 		}
 		attrOf := func(tb *tab, sel, name string) bool {
 			t.Helper()
-			v, err := chromedp.Run(tb.ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+			v, err := chromedp.Run(tb.Ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
 			if err != nil {
 				t.Fatalf("reading %s of %s: %v", name, sel, err)
 			}
@@ -772,25 +703,25 @@ func TestBrowser(t *testing.T) {
 		}
 		post := func(tb *tab, sel string) {
 			t.Helper()
-			if _, err := chromedp.Run(tb.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel)))); err != nil {
+			if _, err := chromedp.Run(tb.Ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel)))); err != nil {
 				t.Fatalf("waiting for the form post: %v", err)
 			}
 		}
 
 		tb := noJS()
-		tb.do(chromedp.Navigate(home+"?p=1"), chromedp.WaitVisible(chromedp.CSS(acceptAll)))
+		tb.Do(chromedp.Navigate(home+"?p=1"), chromedp.WaitVisible(chromedp.CSS(acceptAll)))
 		if attrOf(tb, `#consentgate`, "data-cg-ready") {
 			t.Fatal("the script ran: JavaScript is not off")
 		}
 		// Settings opens the dialog declaratively; Save posts the form.
-		tb.do(chromedp.Click(chromedp.CSS(openSettings)), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
-		tb.do(chromedp.Click(chromedp.CSS(`label[for=cg-cat-preferences]`)))
+		tb.Do(chromedp.Click(chromedp.CSS(openSettings)), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
+		tb.Do(chromedp.Click(chromedp.CSS(`label[for=cg-cat-preferences]`)))
 		post(tb, saveSettings)
 		if got := site.lastDecision(); got != "form save: necessary preferences" {
 			t.Errorf("the endpoint got %q", got)
 		}
-		tb.do(chromedp.WaitNotVisible(chromedp.CSS(acceptAll)))
-		if loc, _ := chromedp.Run(tb.ctx, chromedp.Location()); loc != home+"?p=1" {
+		tb.Do(chromedp.WaitNotVisible(chromedp.CSS(acceptAll)))
+		if loc, _ := chromedp.Run(tb.Ctx, chromedp.Location()); loc != home+"?p=1" {
 			t.Errorf("the form returned to %s", loc)
 		}
 		if !attrOf(tb, `#consentgate .cg-banner`, "hidden") {
@@ -798,13 +729,13 @@ func TestBrowser(t *testing.T) {
 		}
 		// A link to the anchor shows the settings through :target, with the
 		// saved choice; the close link hides them again.
-		tb.do(chromedp.Click(chromedp.ID("footer-settings")), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
+		tb.Do(chromedp.Click(chromedp.ID("footer-settings")), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
 		if !attrOf(tb, `#cg-cat-preferences`, "checked") || attrOf(tb, `#cg-cat-statistics`, "checked") {
 			t.Error("the settings do not show the saved choice")
 		}
-		tb.do(chromedp.Click(chromedp.CSS(`#consentgate .cg-close-link`)), chromedp.WaitNotVisible(chromedp.CSS(saveSettings)))
+		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-close-link`)), chromedp.WaitNotVisible(chromedp.CSS(saveSettings)))
 		// So does the persistent control.
-		tb.do(chromedp.Click(chromedp.CSS(`#consentgate .cg-toggle`)), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
+		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-toggle`)), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
 
 		// Accept all and Reject all post as well.
 		for _, button := range []struct{ sel, want string }{
@@ -812,12 +743,12 @@ func TestBrowser(t *testing.T) {
 			{rejectAll, "form reject_all: necessary"},
 		} {
 			tb := noJS()
-			tb.do(chromedp.Navigate(home), chromedp.WaitVisible(chromedp.CSS(button.sel)))
+			tb.Do(chromedp.Navigate(home), chromedp.WaitVisible(chromedp.CSS(button.sel)))
 			post(tb, button.sel)
 			if got := site.lastDecision(); got != button.want {
 				t.Errorf("the endpoint got %q, want %q", got, button.want)
 			}
-			tb.do(chromedp.WaitNotVisible(chromedp.CSS(acceptAll)), chromedp.WaitVisible(chromedp.CSS(`#consentgate .cg-toggle`)))
+			tb.Do(chromedp.WaitNotVisible(chromedp.CSS(acceptAll)), chromedp.WaitVisible(chromedp.CSS(`#consentgate .cg-toggle`)))
 		}
 	})
 
@@ -832,27 +763,27 @@ func TestBrowser(t *testing.T) {
 			if vp.mobile {
 				opts = append(opts, chromedp.EmulateMobile)
 			}
-			tb.do(chromedp.EmulateViewport(vp.w, vp.h, opts...))
-			tb.open(home)
+			tb.Do(chromedp.EmulateViewport(vp.w, vp.h, opts...))
+			tb.Open(home)
 			name := fmt.Sprintf("%dx%d", vp.w, vp.h)
 			if got := evalJS[string](tb, `getComputedStyle(document.querySelector('#consentgate .cg-banner')).animationName`); got != "none" {
 				t.Errorf("%s: the banner animates (%s) although reduced motion is preferred", name, got)
 			}
 			checkLayout(t, tb, name, ".cg-banner")
 			shoot(t, tb, filepath.Join(dir, "first-layer-"+name+".png"))
-			tb.do(chromedp.Click(chromedp.CSS(openSettings)))
-			tb.waitFor("the dialog", dialogOpen)
+			tb.Do(chromedp.Click(chromedp.CSS(openSettings)))
+			tb.WaitFor("the dialog", dialogOpen)
 			checkLayout(t, tb, name, ".cg-settings")
 			shoot(t, tb, filepath.Join(dir, "second-layer-"+name+".png"))
 
 			// Dutch has longer words; it must fit as well.
-			tb.open(home + "?lang=nl")
+			tb.Open(home + "?lang=nl")
 			checkLayout(t, tb, name+" nl", ".cg-banner")
-			tb.do(chromedp.Click(chromedp.CSS(openSettings)))
-			tb.waitFor("the dialog", dialogOpen)
+			tb.Do(chromedp.Click(chromedp.CSS(openSettings)))
+			tb.WaitFor("the dialog", dialogOpen)
 			checkLayout(t, tb, name+" nl", ".cg-settings")
-			tb.do(chromedp.KeyEvent(kb.Escape), chromedp.Click(chromedp.CSS(rejectAll)))
-			tb.waitFor("the persistent control", `getComputedStyle(document.querySelector('#consentgate .cg-toggle')).display !== 'none'`)
+			tb.Do(chromedp.KeyEvent(kb.Escape), chromedp.Click(chromedp.CSS(rejectAll)))
+			tb.WaitFor("the persistent control", `getComputedStyle(document.querySelector('#consentgate .cg-toggle')).display !== 'none'`)
 			checkLayout(t, tb, name+" nl", ".cg-toggle")
 			if vp.mobile {
 				size := evalJS[[]float64](tb, `(function () { var r = document.querySelector('.cg-placeholder').getBoundingClientRect(); return [r.left, r.right, r.width / r.height]; })()`)
@@ -865,8 +796,8 @@ func TestBrowser(t *testing.T) {
 		}
 		// Motion is there for those who do not mind it.
 		tb := newTab(t, browser)
-		tb.reducedMotion("no-preference")
-		tb.open(home)
+		tb.ReducedMotion("no-preference")
+		tb.Open(home)
 		if got := evalJS[string](tb, `getComputedStyle(document.querySelector('#consentgate .cg-banner')).animationName`); got != "cg-slide-in" {
 			t.Errorf("animation without reduced motion = %q", got)
 		}
@@ -966,7 +897,7 @@ func screenshotDir(t *testing.T) string {
 
 func shoot(t *testing.T, tb *tab, path string) {
 	t.Helper()
-	shot, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+	shot, err := chromedp.Run(tb.Ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}

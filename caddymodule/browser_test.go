@@ -19,9 +19,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/consentgate/consentgate/internal/testpages"
-
+	"github.com/consentgate/consentgate/internal/browsertest"
 	"github.com/consentgate/consentgate/internal/testenv"
+	"github.com/consentgate/consentgate/internal/testpages"
 )
 
 // These tests run the whole gateway — a real Caddy with cookie_consent in
@@ -87,7 +87,6 @@ type browserRig struct {
 
 func newBrowserRig(t *testing.T) *browserRig {
 	t.Helper()
-	exec := testenv.Chromium(t)
 	trackers := &trackerStandIns{}
 	rec := httptest.NewServer(trackers)
 	t.Cleanup(rec.Close)
@@ -127,90 +126,27 @@ http://:%[1]d {
 	for _, h := range trackerHosts {
 		rules = append(rules, fmt.Sprintf("MAP %s:443 127.0.0.1:%d", h, tport))
 	}
-	rules = append(rules, "MAP * ~NOTFOUND", "EXCLUDE 127.0.0.1")
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exec),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("host-resolver-rules", strings.Join(rules, ", ")),
-		chromedp.Flag("lang", "nl-NL"),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting %s: %v", exec, err)
-	}
+	browser := browsertest.Start(t, browsertest.Options{HostRules: rules, Lang: "nl-NL"})
 	return &browserRig{base: fmt.Sprintf("http://127.0.0.1:%d", gport), trackers: trackers, browser: browser}
 }
 
-type gatewayTab struct {
-	t   *testing.T
-	ctx context.Context
-}
+// gatewayTab is a browser tab (internal/browsertest) with the demo site's
+// steps.
+type gatewayTab struct{ *browsertest.Tab }
 
 func (r *browserRig) tab(t *testing.T) *gatewayTab {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(r.browser, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("opening a tab: %v", err)
-	}
-	tctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(tcancel)
-	tb := &gatewayTab{t: t, ctx: tctx}
-	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return tb
-}
-
-func (tb *gatewayTab) do(steps ...chromedp.Action[chromedp.Void]) {
-	tb.t.Helper()
-	if err := chromedp.Do(tb.ctx, steps...); err != nil {
-		tb.t.Fatalf("browser: %v", err)
-	}
+	return &gatewayTab{browsertest.NewTab(t, r.browser)}
 }
 
 func (tb *gatewayTab) eval(expr string) string {
-	tb.t.Helper()
-	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](expr))
-	if err != nil {
-		tb.t.Fatalf("evaluating %s: %v", expr, err)
-	}
-	return v
-}
-
-func (tb *gatewayTab) waitFor(what, expr string) {
-	tb.t.Helper()
-	_, err := chromedp.Run(tb.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
-	if err != nil {
-		tb.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-	}
-}
-
-// open loads a page and waits for the banner's script.
-func (tb *gatewayTab) open(url string) {
-	tb.t.Helper()
-	tb.do(chromedp.Navigate(url))
-	tb.waitFor("the banner script", `document.getElementById('consentgate') && document.getElementById('consentgate').hasAttribute('data-cg-ready')`)
+	tb.T.Helper()
+	return browsertest.Eval[string](tb.Tab, expr)
 }
 
 // ran lists the stand-in trackers that ran, and the globals the vendors'
 // inline snippets define.
 func (tb *gatewayTab) ran() string {
-	tb.t.Helper()
+	tb.T.Helper()
 	return tb.eval(`[].concat(window.__trackers || [],
 		typeof window.fbq === 'function' ? ['fbq()'] : [],
 		window._hjSettings ? ['_hjSettings'] : [],
@@ -236,8 +172,8 @@ func TestGatewayInABrowser(t *testing.T) {
 	t.Run("before a decision no tracker runs or is requested", func(t *testing.T) {
 		for _, u := range []string{home, post} {
 			tb := r.tab(t)
-			tb.open(u)
-			tb.waitFor("the banner", `!document.querySelector('#consentgate .cg-banner').hidden`)
+			tb.Open(u)
+			tb.WaitFor("the banner", `!document.querySelector('#consentgate .cg-banner').hidden`)
 			settle()
 			if got := tb.ran(); got != "" {
 				t.Errorf("%s: ran before a decision: %s", u, got)
@@ -250,9 +186,9 @@ func TestGatewayInABrowser(t *testing.T) {
 
 	t.Run("accept all runs every tracker without a reload", func(t *testing.T) {
 		tb := r.tab(t)
-		tb.open(home)
-		tb.do(chromedp.Evaluate[chromedp.Void](`window.sameDocument = true`), chromedp.Click(chromedp.CSS(gwAcceptAll)))
-		tb.waitFor("the trackers", `(window.__trackers || []).length >= 4`)
+		tb.Open(home)
+		tb.Do(chromedp.Evaluate[chromedp.Void](`window.sameDocument = true`), chromedp.Click(chromedp.CSS(gwAcceptAll)))
+		tb.WaitFor("the trackers", `(window.__trackers || []).length >= 4`)
 		settle()
 		if got := tb.ran(); got != allTrackers {
 			t.Errorf("ran %q, want %q", got, allTrackers)
@@ -272,7 +208,7 @@ func TestGatewayInABrowser(t *testing.T) {
 			}
 		}
 		// The next page comes with the trackers straight from the server.
-		tb.open(post)
+		tb.Open(post)
 		settle()
 		if got := tb.ran(); got != allTrackers {
 			t.Errorf("the next page ran %q", got)
@@ -285,11 +221,11 @@ func TestGatewayInABrowser(t *testing.T) {
 
 	t.Run("reject all runs nothing, also after a reload", func(t *testing.T) {
 		tb := r.tab(t)
-		tb.open(home)
-		tb.do(chromedp.Click(chromedp.CSS(gwRejectAll)))
-		tb.waitFor("the banner to close", `document.querySelector('#consentgate .cg-banner').hidden`)
+		tb.Open(home)
+		tb.Do(chromedp.Click(chromedp.CSS(gwRejectAll)))
+		tb.WaitFor("the banner to close", `document.querySelector('#consentgate .cg-banner').hidden`)
 		settle()
-		tb.open(home)
+		tb.Open(home)
 		settle()
 		if got := tb.ran(); got != "" {
 			t.Errorf("ran %q after rejecting", got)
@@ -304,11 +240,11 @@ func TestGatewayInABrowser(t *testing.T) {
 
 	t.Run("statistics only runs only the statistics trackers", func(t *testing.T) {
 		tb := r.tab(t)
-		tb.open(home)
-		tb.do(chromedp.Click(chromedp.CSS(gwSettings)))
-		tb.waitFor("the settings", `document.querySelector('#consentgate .cg-settings').open`)
-		tb.do(chromedp.Click(chromedp.CSS(`#cg-cat-statistics`)), chromedp.Click(chromedp.CSS(gwSave)))
-		tb.waitFor("the trackers", `(window.__trackers || []).length >= 3`)
+		tb.Open(home)
+		tb.Do(chromedp.Click(chromedp.CSS(gwSettings)))
+		tb.WaitFor("the settings", `document.querySelector('#consentgate .cg-settings').open`)
+		tb.Do(chromedp.Click(chromedp.CSS(`#cg-cat-statistics`)), chromedp.Click(chromedp.CSS(gwSave)))
+		tb.WaitFor("the trackers", `(window.__trackers || []).length >= 3`)
 		settle()
 		if got, want := tb.ran(), "_hjSettings dataLayer config gtag.js gtm.js hotjar"; got != want {
 			t.Errorf("ran %q, want %q", got, want)
@@ -320,20 +256,20 @@ func TestGatewayInABrowser(t *testing.T) {
 
 	t.Run("withdrawing stops the trackers after the reload", func(t *testing.T) {
 		tb := r.tab(t)
-		tb.open(home)
-		tb.do(chromedp.Click(chromedp.CSS(gwAcceptAll)))
-		tb.waitFor("the trackers", `(window.__trackers || []).length >= 4`)
+		tb.Open(home)
+		tb.Do(chromedp.Click(chromedp.CSS(gwAcceptAll)))
+		tb.WaitFor("the trackers", `(window.__trackers || []).length >= 4`)
 		r.trackers.take()
 		// Reopen from the site's own link, as a privacy statement would.
-		tb.do(chromedp.Click(chromedp.CSS(`a[href="#cookie-settings"]:not(.cg-toggle)`)))
-		tb.waitFor("the settings", `document.querySelector('#consentgate .cg-settings').open`)
+		tb.Do(chromedp.Click(chromedp.CSS(`a[href="#cookie-settings"]:not(.cg-toggle)`)))
+		tb.WaitFor("the settings", `document.querySelector('#consentgate .cg-settings').open`)
 		for _, c := range []string{"statistics", "marketing"} {
-			tb.do(chromedp.Click(chromedp.CSS(`#cg-cat-` + c)))
+			tb.Do(chromedp.Click(chromedp.CSS(`#cg-cat-` + c)))
 		}
-		if _, err := chromedp.Run(tb.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(gwSave)))); err != nil {
+		if _, err := chromedp.Run(tb.Ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(gwSave)))); err != nil {
 			t.Fatalf("waiting for the reload: %v", err)
 		}
-		tb.waitFor("the banner script", `document.getElementById('consentgate').hasAttribute('data-cg-ready')`)
+		tb.WaitFor("the banner script", `document.getElementById('consentgate').hasAttribute('data-cg-ready')`)
 		settle()
 		if got := tb.ran(); strings.Contains(got, "gtag") || strings.Contains(got, "fb") {
 			t.Errorf("after withdrawing, ran %q", got)
@@ -345,14 +281,14 @@ func TestGatewayInABrowser(t *testing.T) {
 
 	t.Run("with JavaScript off the form sets consent", func(t *testing.T) {
 		tb := r.tab(t)
-		if _, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		if _, err := chromedp.Call(tb.Ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 			t.Fatal(err)
 		}
-		tb.do(chromedp.Navigate(home), chromedp.WaitVisible(chromedp.CSS(gwRejectAll)))
-		if _, err := chromedp.Run(tb.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(gwRejectAll)))); err != nil {
+		tb.Do(chromedp.Navigate(home), chromedp.WaitVisible(chromedp.CSS(gwRejectAll)))
+		if _, err := chromedp.Run(tb.Ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(gwRejectAll)))); err != nil {
 			t.Fatalf("posting the form: %v", err)
 		}
-		cookies, err := chromedp.CallBrowser(tb.ctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: chromedp.FromContext(tb.ctx).BrowserContextID})
+		cookies, err := chromedp.CallBrowser(tb.Ctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: chromedp.FromContext(tb.Ctx).BrowserContextID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,10 +311,10 @@ func TestGatewayInABrowser(t *testing.T) {
 
 	t.Run("keyboard only: Tab reaches the buttons, Enter accepts", func(t *testing.T) {
 		tb := r.tab(t)
-		tb.open(home)
+		tb.Open(home)
 		seen := map[string]bool{}
 		for i := 0; i < 40 && !seen["accept_all"]; i++ {
-			tb.do(chromedp.KeyEvent(kb.Tab))
+			tb.Do(chromedp.KeyEvent(kb.Tab))
 			if v := tb.eval(`document.activeElement.closest('#consentgate') ? (document.activeElement.value || document.activeElement.textContent) : ''`); v != "" {
 				seen[v] = true
 			}
@@ -386,16 +322,16 @@ func TestGatewayInABrowser(t *testing.T) {
 		if !seen["accept_all"] {
 			t.Fatalf("Tab never reached Accept all (reached %v)", seen)
 		}
-		tb.do(chromedp.KeyEvent(kb.Enter))
-		tb.waitFor("the trackers", `(window.__trackers || []).length >= 4`)
+		tb.Do(chromedp.KeyEvent(kb.Enter))
+		tb.WaitFor("the trackers", `(window.__trackers || []).length >= 4`)
 		r.trackers.take()
 	})
 
 	t.Run("screenshot of the demo", func(t *testing.T) {
 		tb := r.tab(t)
-		tb.open(home)
+		tb.Open(home)
 		settle()
-		shot, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+		shot, err := chromedp.Run(tb.Ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatal(err)
 		}

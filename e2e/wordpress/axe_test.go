@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/consentgate/consentgate/internal/browsertest"
 	"github.com/consentgate/consentgate/internal/testenv"
 )
 
@@ -76,9 +77,9 @@ func (v axeViolation) String() string {
 // runAxe injects axe-core into the page (once) and runs it on the banner
 // root with the WCAG 2 A/AA rules.
 func runAxe(tb *tab, src []byte) axeResult {
-	tb.t.Helper()
+	tb.T.Helper()
 	if !evalJS[bool](tb, `typeof window.axe === 'object'`) {
-		tb.do(chromedp.Evaluate[chromedp.Void](string(src)))
+		tb.Do(chromedp.Evaluate[chromedp.Void](string(src)))
 	}
 	tags, _ := json.Marshal(axeTags)
 	return evalJS[axeResult](tb, `axe.run({include: [['#consentgate']]}, {
@@ -169,32 +170,32 @@ func TestBannerAccessibility(t *testing.T) {
 		t.Skip("browser tests are not short")
 	}
 	src := axeJS(t)
-	browser := startBrowser(t, "")
+	browser := browsertest.Start(t, browsertest.Options{})
 	base := startDemoGateway(t)
 
 	for _, lang := range []string{"en", "nl"} {
 		t.Run("axe "+lang, func(t *testing.T) {
 			tb := newTab(t, browser)
 			// The gateway picks the banner's language by Accept-Language.
-			if _, err := chromedp.Call(tb.ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}}); err != nil {
+			if _, err := chromedp.Call(tb.Ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}}); err != nil {
 				t.Fatal(err)
 			}
 			home := base + "/"
-			tb.open(home)
-			tb.waitFor("the banner", bannerShown)
+			tb.Open(home)
+			tb.WaitFor("the banner", bannerShown)
 			if got := evalJS[string](tb, `document.getElementById('consentgate').lang`); got != lang {
 				t.Fatalf("the banner's language is %q, want %q", got, lang)
 			}
 			checkAxe(t, lang+" first layer", runAxe(tb, src))
 
-			tb.do(chromedp.Click(chromedp.CSS(openSettings)))
-			tb.waitFor("the settings", dialogOpen)
+			tb.Do(chromedp.Click(chromedp.CSS(openSettings)))
+			tb.WaitFor("the settings", dialogOpen)
 			checkAxe(t, lang+" second layer (settings)", runAxe(tb, src))
 
-			tb.do(chromedp.KeyEvent(kb.Escape))
-			tb.waitFor("the settings to close", `!(`+dialogOpen+`)`)
-			tb.do(chromedp.Click(chromedp.CSS(rejectAll)))
-			tb.waitFor("the Cookie settings control", `!(`+bannerShown+`) && getComputedStyle(document.querySelector('`+toggle+`')).display !== 'none'`)
+			tb.Do(chromedp.KeyEvent(kb.Escape))
+			tb.WaitFor("the settings to close", `!(`+dialogOpen+`)`)
+			tb.Do(chromedp.Click(chromedp.CSS(rejectAll)))
+			tb.WaitFor("the Cookie settings control", `!(`+bannerShown+`) && getComputedStyle(document.querySelector('`+toggle+`')).display !== 'none'`)
 			checkAxe(t, lang+" after a decision (Cookie settings control)", runAxe(tb, src))
 		})
 	}
@@ -202,8 +203,8 @@ func TestBannerAccessibility(t *testing.T) {
 	t.Run("keyboard only", func(t *testing.T) {
 		tb := newTab(t, browser)
 		home := base + "/"
-		tb.open(home)
-		tb.waitFor("the banner", bannerShown)
+		tb.Open(home)
+		tb.WaitFor("the banner", bannerShown)
 		// focused describes the focused element: b: for the banner's, p:
 		// for the page's.
 		const focused = `(function (e) {
@@ -216,7 +217,7 @@ func TestBannerAccessibility(t *testing.T) {
 		}
 		var seen []string
 		for range 10 {
-			tb.do(chromedp.KeyEvent(kb.Tab))
+			tb.Do(chromedp.KeyEvent(kb.Tab))
 			f := evalJS[string](tb, focused)
 			seen = append(seen, f)
 			if f == "b:button:cg-btn" {
@@ -242,15 +243,15 @@ func TestBannerAccessibility(t *testing.T) {
 		}
 
 		// From the top again: Tab to Accept all, Enter.
-		tb.open(home)
+		tb.Open(home)
 		for range accept + 1 {
-			tb.do(chromedp.KeyEvent(kb.Tab))
+			tb.Do(chromedp.KeyEvent(kb.Tab))
 		}
 		if got := evalJS[string](tb, focused); got != "b:button:accept_all" {
 			t.Fatalf("after %d Tabs the focus is on %s", accept+1, got)
 		}
-		tb.do(chromedp.KeyEvent(kb.Enter))
-		tb.waitFor("the banner to go", `!(`+bannerShown+`)`)
+		tb.Do(chromedp.KeyEvent(kb.Enter))
+		tb.WaitFor("the banner to go", `!(`+bannerShown+`)`)
 		st := tb.consentState()
 		if !st.Decided || !st.Categories["statistics"] || !st.Categories["preferences"] || !st.Categories["marketing"] {
 			t.Errorf("Enter on Accept all left the state %+v", st)
@@ -258,49 +259,49 @@ func TestBannerAccessibility(t *testing.T) {
 		if c := tb.cookies(home)["consentgate"]; c == nil || !c.HTTPOnly {
 			t.Errorf("no HttpOnly consent cookie after Enter on Accept all: %+v", c)
 		}
-		tb.waitFor("focus on the Cookie settings control", `document.activeElement && document.activeElement.matches('`+toggle+`')`)
+		tb.WaitFor("focus on the Cookie settings control", `document.activeElement && document.activeElement.matches('`+toggle+`')`)
 
 		// Reopen with the keyboard: Enter on the control opens the settings
 		// with the choice ticked; Escape closes them and focus comes back.
-		tb.do(chromedp.KeyEvent(kb.Enter))
-		tb.waitFor("the settings", dialogOpen)
+		tb.Do(chromedp.KeyEvent(kb.Enter))
+		tb.WaitFor("the settings", dialogOpen)
 		if !evalJS[bool](tb, `document.querySelector('#consentgate .cg-settings').contains(document.activeElement)`) {
 			t.Errorf("focus is not in the settings but on %s", evalJS[string](tb, focused))
 		}
 		if !evalJS[bool](tb, `['statistics', 'preferences', 'marketing'].every(function (c) { return document.getElementById('cg-cat-' + c).checked; })`) {
 			t.Error("the settings do not show the accepted categories ticked")
 		}
-		tb.do(chromedp.KeyEvent(kb.Escape))
-		tb.waitFor("the settings to close and focus to come back", `!(`+dialogOpen+`) && document.activeElement.matches('`+toggle+`')`)
+		tb.Do(chromedp.KeyEvent(kb.Escape))
+		tb.WaitFor("the settings to close and focus to come back", `!(`+dialogOpen+`) && document.activeElement.matches('`+toggle+`')`)
 
 		// On the next page the control is the first stop of Tab; change
 		// the choice with the keyboard alone: untick marketing, save.
-		tb.open(home)
-		tb.do(chromedp.KeyEvent(kb.Tab))
+		tb.Open(home)
+		tb.Do(chromedp.KeyEvent(kb.Tab))
 		if got := evalJS[string](tb, focused); got != "b:a:cg-toggle" {
 			t.Fatalf("the first Tab after deciding goes to %s, want the Cookie settings control", got)
 		}
-		tb.do(chromedp.KeyEvent(kb.Enter))
-		tb.waitFor("the settings", dialogOpen)
+		tb.Do(chromedp.KeyEvent(kb.Enter))
+		tb.WaitFor("the settings", dialogOpen)
 		tabTo := func(what, expr string) {
 			t.Helper()
 			for range 12 {
 				if evalJS[bool](tb, expr) {
 					return
 				}
-				tb.do(chromedp.KeyEvent(kb.Tab))
+				tb.Do(chromedp.KeyEvent(kb.Tab))
 			}
 			t.Fatalf("Tab does not reach %s in the settings (focus on %s)", what, evalJS[string](tb, focused))
 		}
 		tabTo("the marketing box", `document.activeElement.id === 'cg-cat-marketing'`)
-		tb.do(chromedp.KeyEvent(" "))
+		tb.Do(chromedp.KeyEvent(" "))
 		if evalJS[bool](tb, `document.getElementById('cg-cat-marketing').checked`) {
 			t.Fatal("Space did not untick the marketing box")
 		}
 		tabTo("Save", `document.activeElement.matches('#consentgate .cg-settings button[value=save]')`)
-		tb.do(chromedp.KeyEvent(kb.Enter))
+		tb.Do(chromedp.KeyEvent(kb.Enter))
 		// Withdrawing a category reloads the page.
-		tb.waitFor("the new choice", `(function (r) { var a = r.getAttribute('data-cg-accepted').split(' '); return r.hasAttribute('data-cg-ready') && a.indexOf('marketing') < 0 && a.indexOf('statistics') >= 0; })(document.getElementById('consentgate'))`)
+		tb.WaitFor("the new choice", `(function (r) { var a = r.getAttribute('data-cg-accepted').split(' '); return r.hasAttribute('data-cg-ready') && a.indexOf('marketing') < 0 && a.indexOf('statistics') >= 0; })(document.getElementById('consentgate'))`)
 		st = tb.consentState()
 		if !st.Decided || st.Categories["marketing"] || !st.Categories["statistics"] {
 			t.Errorf("after unticking marketing with the keyboard the state is %+v", st)

@@ -17,12 +17,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/spf13/cobra"
@@ -31,7 +29,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/consentgate/consentgate/caddymodule"
 
-	"github.com/consentgate/consentgate/internal/testenv"
+	"github.com/consentgate/consentgate/internal/browsertest"
 )
 
 func TestMain(m *testing.M) {
@@ -149,133 +147,23 @@ func consentCommand(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// startBrowser starts headless Chromium with a fresh profile. Every host
-// name resolves to nothing except those mapped in hostRules (MAP rules,
-// comma-separated) and 127.0.0.1, so the browser reaches only loopback.
-func startBrowser(t *testing.T, hostRules string) context.Context {
-	t.Helper()
-	exec := testenv.Chromium(t)
-	rules := "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
-	if hostRules != "" {
-		rules = hostRules + ", " + rules
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exec),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.Flag("accept-lang", "en-US,en"),
-		chromedp.Flag("host-resolver-rules", rules),
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting %s: %v", exec, err)
-	}
-	return browser
-}
-
-// tab is one browser tab in its own browser context (its own cookies),
-// with a log of every request the page made.
-type tab struct {
-	t   *testing.T
-	ctx context.Context
-
-	mu       sync.Mutex
-	requests []string
-}
+// tab is a browser tab (internal/browsertest) with WordPress's steps.
+type tab struct{ *browsertest.Tab }
 
 func newTab(t *testing.T, browser context.Context) *tab {
-	t.Helper()
-	tb := &tab{t: t}
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(),
-		chromedp.WithListener(func(ev any) {
-			if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.Request != nil {
-				tb.mu.Lock()
-				tb.requests = append(tb.requests, e.Request.URL)
-				tb.mu.Unlock()
-			}
-		}))
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("opening a tab: %v", err)
-	}
-	tctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(tcancel)
-	tb.ctx = tctx
-	// No slide-in, so clicks land where the buttons are.
-	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
-	}); err != nil {
-		t.Fatalf("emulating prefers-reduced-motion: %v", err)
-	}
-	return tb
-}
-
-func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
-	tb.t.Helper()
-	if err := chromedp.Do(tb.ctx, steps...); err != nil {
-		tb.t.Fatalf("browser: %v", err)
-	}
+	return &tab{browsertest.NewTab(t, browser)}
 }
 
 func evalJS[T any](tb *tab, expr string, opts ...chromedp.EvaluateOption) T {
-	tb.t.Helper()
-	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[T](expr, opts...))
-	if err != nil {
-		tb.t.Fatalf("evaluating %.200s: %v", expr, err)
-	}
-	return v
-}
-
-// waitFor polls expr until it is truthy. Errors while a navigation replaces
-// the page count as not yet.
-func (tb *tab) waitFor(what, expr string) {
-	tb.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		ok, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
-		if err == nil && ok {
-			return
-		}
-		lastErr = err
-		if tb.ctx.Err() != nil {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	tb.t.Fatalf("waiting for %s (%s): %v", what, expr, lastErr)
-}
-
-// open navigates and waits until the banner's script has run.
-func (tb *tab) open(u string) {
-	tb.t.Helper()
-	tb.do(chromedp.Navigate(u))
-	tb.waitFor("the banner script", `document.getElementById('consentgate') && document.getElementById('consentgate').hasAttribute('data-cg-ready')`)
+	tb.T.Helper()
+	return browsertest.Eval[T](tb.Tab, expr, opts...)
 }
 
 // requestedHosts returns the hosts (with port) of every request so far,
 // except those on addr.
 func (tb *tab) requestedHosts(except string) []string {
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
 	var out []string
-	for _, r := range tb.requests {
+	for _, r := range tb.Requests() {
 		u, err := url.Parse(r)
 		if err != nil || u.Scheme == "data" || u.Scheme == "blob" || u.Scheme == "about" {
 			continue
@@ -289,10 +177,10 @@ func (tb *tab) requestedHosts(except string) []string {
 
 // cookies returns the browser's cookies for u, by name.
 func (tb *tab) cookies(u string) map[string]*network.Cookie {
-	tb.t.Helper()
-	res, err := chromedp.Call(tb.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
+	tb.T.Helper()
+	res, err := chromedp.Call(tb.Ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
 	if err != nil {
-		tb.t.Fatalf("reading cookies: %v", err)
+		tb.T.Fatalf("reading cookies: %v", err)
 	}
 	out := make(map[string]*network.Cookie)
 	for _, c := range res.Cookies {
@@ -310,7 +198,7 @@ type consentState struct {
 }
 
 func (tb *tab) consentState() consentState {
-	tb.t.Helper()
+	tb.T.Helper()
 	return evalJS[consentState](tb, `fetch('/.well-known/consent/consent', {credentials: 'same-origin'}).then(function (r) { return r.json(); })`, chromedp.EvalAwaitPromise)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/consentgate/consentgate/internal/browsertest"
 	"github.com/consentgate/consentgate/internal/testenv"
 )
 
@@ -34,7 +35,7 @@ func TestWordPress(t *testing.T) {
 	}
 	wp := wordpressEnv(t)
 	standInPort := testenv.FreePort(t)
-	browser := startBrowser(t, standInHostRules(standInPort))
+	browser := browsertest.Start(t, browsertest.Options{HostRules: standInHostRules(standInPort)})
 	rec := newRecorder(t)
 	gw := startWordPressGateway(t, wp, rec, standInPort)
 
@@ -48,8 +49,8 @@ func TestWordPress(t *testing.T) {
 		for _, u := range []string{front, post} {
 			rec.reset()
 			tb := newTab(t, browser)
-			tb.open(u)
-			tb.waitFor("the banner", bannerShown)
+			tb.Open(u)
+			tb.WaitFor("the banner", bannerShown)
 			for _, sel := range []string{acceptAll, rejectAll, openSettings} {
 				if !evalJS[bool](tb, `(function (b) { return !!b && b.getClientRects().length > 0; })(document.querySelector('`+sel+`'))`) {
 					t.Errorf("%s: %s is not visible", u, sel)
@@ -75,7 +76,7 @@ func TestWordPress(t *testing.T) {
 				if !evalJS[bool](tb, `!!document.querySelector('iframe[data-consent-src^="https://www.youtube.com/embed/"]')`) {
 					t.Error("the YouTube iframe was not neutralised")
 				}
-				tb.waitFor("the embed placeholder", `document.querySelector('.cg-placeholder')`)
+				tb.WaitFor("the embed placeholder", `document.querySelector('.cg-placeholder')`)
 			}
 		}
 	})
@@ -83,12 +84,12 @@ func TestWordPress(t *testing.T) {
 	t.Run("accept all runs the trackers without a reload", func(t *testing.T) {
 		rec.reset()
 		tb := newTab(t, browser)
-		tb.open(post)
-		tb.do(chromedp.Evaluate[chromedp.Void](`window.notReloaded = true;
+		tb.Open(post)
+		tb.Do(chromedp.Evaluate[chromedp.Void](`window.notReloaded = true;
 			window.__trackers = window.__trackers || [];
 			window.addEventListener('message', function (e) { if (e.data === 'youtube-embed-ran') window.__trackers.push('youtube'); });`))
-		tb.do(chromedp.Click(chromedp.CSS(acceptAll)))
-		tb.waitFor("the trackers", `['gtag', 'hotjar', 'meta-pixel', 'youtube'].every(function (x) { return window.__trackers.indexOf(x) >= 0; })`)
+		tb.Do(chromedp.Click(chromedp.CSS(acceptAll)))
+		tb.WaitFor("the trackers", `['gtag', 'hotjar', 'meta-pixel', 'youtube'].every(function (x) { return window.__trackers.indexOf(x) >= 0; })`)
 		if !evalJS[bool](tb, `window.notReloaded === true`) {
 			t.Error("the page reloaded")
 		}
@@ -118,8 +119,8 @@ func TestWordPress(t *testing.T) {
 		}
 		decisions = append(decisions, struct{ id, method string }{st.ID, "accept_all"})
 		// The next page has them from the server.
-		tb.open(front)
-		tb.waitFor("the trackers on the next page", `window.__trackers && ['gtag', 'hotjar', 'meta-pixel'].every(function (x) { return window.__trackers.indexOf(x) >= 0; })`)
+		tb.Open(front)
+		tb.WaitFor("the trackers on the next page", `window.__trackers && ['gtag', 'hotjar', 'meta-pixel'].every(function (x) { return window.__trackers.indexOf(x) >= 0; })`)
 		if evalJS[bool](tb, bannerShown) {
 			t.Error("the banner shows again after deciding")
 		}
@@ -128,9 +129,9 @@ func TestWordPress(t *testing.T) {
 	t.Run("reject all runs and requests nothing, also after a reload", func(t *testing.T) {
 		rec.reset()
 		tb := newTab(t, browser)
-		tb.open(post)
-		tb.do(chromedp.Click(chromedp.CSS(rejectAll)))
-		tb.waitFor("the banner to go", `!(`+bannerShown+`)`)
+		tb.Open(post)
+		tb.Do(chromedp.Click(chromedp.CSS(rejectAll)))
+		tb.WaitFor("the banner to go", `!(`+bannerShown+`)`)
 		settle()
 		check := func(when string) {
 			t.Helper()
@@ -151,7 +152,7 @@ func TestWordPress(t *testing.T) {
 		}
 		decisions = append(decisions, struct{ id, method string }{st.ID, "reject_all"})
 		for _, u := range []string{post, front} {
-			tb.open(u)
+			tb.Open(u)
 			if evalJS[bool](tb, bannerShown) {
 				t.Errorf("%s: the banner shows again after rejecting", u)
 			}
@@ -165,26 +166,26 @@ func TestWordPress(t *testing.T) {
 
 	t.Run("wp-admin login works with everything rejected", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.open(front)
-		tb.do(chromedp.Click(chromedp.CSS(rejectAll)))
-		tb.waitFor("the banner to go", `!(`+bannerShown+`)`)
+		tb.Open(front)
+		tb.Do(chromedp.Click(chromedp.CSS(rejectAll)))
+		tb.WaitFor("the banner to go", `!(`+bannerShown+`)`)
 		st := tb.consentState()
 		if !st.Decided {
 			t.Fatalf("no decision after rejecting: %+v", st)
 		}
 		decisions = append(decisions, struct{ id, method string }{st.ID, "reject_all"})
 
-		tb.open(gw.base + "/wp-login.php")
-		tb.do(chromedp.WaitVisible(chromedp.ID("user_login")))
+		tb.Open(gw.base + "/wp-login.php")
+		tb.Do(chromedp.WaitVisible(chromedp.ID("user_login")))
 		if evalJS[bool](tb, bannerShown) {
 			t.Error("the banner shows on the login page after rejecting")
 		}
-		tb.do(
+		tb.Do(
 			chromedp.SendKeys(chromedp.ID("user_login"), wp.user),
 			chromedp.SendKeys(chromedp.ID("user_pass"), wp.password),
 			chromedp.Click(chromedp.ID("wp-submit")),
 		)
-		tb.waitFor("the dashboard", `location.pathname === '/wp-admin/' && document.readyState === 'complete' && document.getElementById('wpadminbar') && document.querySelector('#wpbody-content h1')`)
+		tb.WaitFor("the dashboard", `location.pathname === '/wp-admin/' && document.readyState === 'complete' && document.getElementById('wpadminbar') && document.querySelector('#wpbody-content h1')`)
 		if h1 := evalJS[string](tb, `document.querySelector('#wpbody-content h1').textContent.trim()`); h1 != "Dashboard" {
 			t.Errorf("the dashboard's heading is %q", h1)
 		}
@@ -216,7 +217,7 @@ func TestWordPress(t *testing.T) {
 			t.Errorf("the consent cookie is gone; the browser has %v", names)
 		}
 		// The rejection still holds on the site once logged in.
-		tb.open(front)
+		tb.Open(front)
 		if evalJS[bool](tb, bannerShown) {
 			t.Error("the banner shows again after logging in")
 		}
@@ -333,12 +334,12 @@ var standIns = []string{
 
 // standInHostRules maps every stand-in host's HTTPS port to the stand-in
 // site's loopback port.
-func standInHostRules(port int) string {
+func standInHostRules(port int) []string {
 	var rules []string
 	for _, h := range standIns {
 		rules = append(rules, fmt.Sprintf("MAP %s:443 127.0.0.1:%d", h, port))
 	}
-	return strings.Join(rules, ", ")
+	return rules
 }
 
 // wpGateway is the running gateway in front of WordPress.
