@@ -173,20 +173,7 @@ func TestCrashesLoseNoAcknowledgedRecord(t *testing.T) {
 	if len(rep.Recoveries) < torn {
 		t.Fatalf("%d recoveries recorded, want at least the %d torn writes", len(rep.Recoveries), torn)
 	}
-	have := map[string]uint64{}
-	err = src.Scan(context.Background(), func(raw RawEntry) error {
-		e, err := ParseEntry(raw.Line)
-		if err != nil {
-			return err
-		}
-		if e.Kind == KindDecision {
-			have[e.Decision.ConsentID] = e.Seq
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	have := decisionSeqs(t, src)
 	for id, seq := range acked {
 		if have[id] != seq {
 			t.Fatalf("acknowledged %s (seq %d) is not in the log (found seq %d)", id, seq, have[id])

@@ -138,3 +138,23 @@ func writeLines(t testing.TB, path string, lines [][]byte) {
 		t.Fatal(err)
 	}
 }
+
+// decisionSeqs returns the seq of each decision in src, by consent ID.
+func decisionSeqs(t testing.TB, src Source) map[string]uint64 {
+	t.Helper()
+	have := map[string]uint64{}
+	err := src.Scan(context.Background(), func(raw RawEntry) error {
+		e, err := ParseEntry(raw.Line)
+		if err != nil {
+			return err
+		}
+		if e.Kind == KindDecision {
+			have[e.Decision.ConsentID] = e.Seq
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the log's decisions: %v", err)
+	}
+	return have
+}

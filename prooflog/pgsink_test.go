@@ -230,20 +230,7 @@ func checkAcked(t testing.TB, dsn, table string, acked *sync.Map) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	have := map[string]uint64{}
-	err = src.Scan(context.Background(), func(raw RawEntry) error {
-		e, err := ParseEntry(raw.Line)
-		if err != nil {
-			return err
-		}
-		if e.Kind == KindDecision {
-			have[e.Decision.ConsentID] = e.Seq
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	have := decisionSeqs(t, src)
 	n := 0
 	acked.Range(func(k, v any) bool {
 		n++
