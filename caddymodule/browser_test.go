@@ -87,6 +87,7 @@ type browserRig struct {
 
 func newBrowserRig(t *testing.T) *browserRig {
 	t.Helper()
+	testenv.Chromium(t) // skip (or fail under CI) before starting Caddy
 	trackers := &trackerStandIns{}
 	rec := httptest.NewServer(trackers)
 	t.Cleanup(rec.Close)
