@@ -11,8 +11,8 @@ import (
 	// Caddy's standard modules.
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	// consentgate.
-	_ "github.com/consentgate/consentgate/caddymodule"
+	// consentgate, imported as xcaddy's --with line imports it.
+	_ "github.com/consentgate/consentgate"
 )
 
 func main() {
