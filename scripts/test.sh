@@ -1,41 +1,95 @@
 #!/usr/bin/env bash
-# Runs every test of consentgate. On a Debian machine as root it first
-# installs what the browser, database and WordPress tests need (chromium,
-# postgresql; WordPress, MariaDB and PHP-FPM; axe-core from npm) and starts
-# the servers; elsewhere those tests skip with a message saying what is
-# missing (under CI=true they fail instead).
+# Runs the tests of consentgate: `go test` on the packages given (default:
+# all), after setting up what those packages' tests need.
 #
-#   scripts/test.sh                 # everything
-#   scripts/test.sh ./rewrite/...   # only some packages (go test arguments)
+#   scripts/test.sh                                  # everything
+#   scripts/test.sh ./rewrite/...                    # only some packages
+#   scripts/test.sh -run Conformance ./caddymodule   # go test arguments
+#   CONSENTGATE_TEST_SETUP=none scripts/test.sh      # install and start nothing
+#
+# What it installs and starts, only as root on Debian (apt-get), and only
+# for the packages whose tests need it:
+#   - browser tests (banner, caddymodule, scan, mimesniff, e2e): the chromium
+#     package;
+#   - proof log database tests (prooflog, caddymodule): the postgresql
+#     package; it starts the cluster (localhost only) and creates the role
+#     and database consentgate_test (scripts/pg-setup.sh says exactly what);
+#   - the WordPress end-to-end and accessibility tests (e2e/wordpress): the
+#     wordpress, php-fpm, php-mysql, php-cli, mariadb-server and
+#     mariadb-client packages (wordpress pulls in apache2, installed but never
+#     started), then starts MariaDB and PHP-FPM, creates the database and
+#     user consentgate_wp and installs a WordPress site with a must-use
+#     plugin (e2e/wordpress/testdata/setup.sh); and npm (Debian package)
+#     with axe-core 4.14.1 in ~/.cache/consentgate
+#     (e2e/wordpress/testdata/axe-setup.sh).
+# It prints this plan before it changes anything. Servers it starts keep
+# running afterwards. Without root or apt-get, or with
+# CONSENTGATE_TEST_SETUP=none, it changes nothing and those tests skip with a
+# message saying what is missing (under CI=true they fail instead).
+# Settings already in the environment are used as they are:
+# CONSENTGATE_TEST_PG_DSN, CONSENTGATE_WP_ROOT, CONSENTGATE_AXE_JS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
-if [ ${#need[@]} -gt 0 ]; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-		echo "installing ${need[*]} for the browser and database tests" >&2
-		apt-get update -qq >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-	else
-		echo "note: ${need[*]} missing and cannot be installed here; those tests will skip" >&2
-	fi
-fi
-
-if command -v pg_ctlcluster >/dev/null 2>&1 && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ] && [ "$(id -u)" = 0 ]; then
-	eval "$(bash scripts/pg-setup.sh)"
-	export CONSENTGATE_TEST_PG_DSN CONSENTGATE_TEST_PG_RESTART
-fi
-
-# The WordPress end-to-end test and the accessibility check (axe-core) need
-# a WordPress (Debian's packages, MariaDB, PHP-FPM) and axe-core from npm.
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-	[ -n "${CONSENTGATE_WP_ROOT:-}" ] || { wp_env=$(bash e2e/wordpress/testdata/setup.sh); eval "$wp_env"; }
-	[ -n "${CONSENTGATE_AXE_JS:-}" ] || { axe_env=$(bash e2e/wordpress/testdata/axe-setup.sh); eval "$axe_env"; }
-fi
 
 if [ $# -eq 0 ]; then
 	set -- ./...
 fi
+
+# The packages asked for (arguments that name packages, not go test flags),
+# and what their tests need.
+pkgs=()
+for a in "$@"; do
+	case "$a" in
+	./* | ../* | all | github.com/*) pkgs+=("$a") ;;
+	esac
+done
+[ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
+test_files=$(go list -e -f '{{$d := .Dir}}{{range .TestGoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}{{range .XTestGoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}' "${pkgs[@]}")
+uses() { [ -n "$test_files" ] && echo "$test_files" | xargs grep -lE "$1" >/dev/null 2>&1; }
+need_chromium=false need_pg=false need_wp=false
+uses 'testenv\.Chromium|browsertest\.' && need_chromium=true
+uses 'testenv\.Postgres' && need_pg=true
+echo "$test_files" | grep -q '/e2e/wordpress/' && need_wp=true
+
+can_setup=false
+if [ "${CONSENTGATE_TEST_SETUP:-}" != none ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	can_setup=true
+fi
+
+plan=()
+$need_chromium && ! command -v chromium >/dev/null 2>&1 && plan+=("install chromium (apt-get)")
+if $need_pg && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ]; then
+	plan+=("install postgresql if missing, start it, create the role and database consentgate_test (scripts/pg-setup.sh)")
+fi
+if $need_wp; then
+	[ -n "${CONSENTGATE_WP_ROOT:-}" ] || plan+=("install WordPress, MariaDB, PHP-FPM (apt-get), start MariaDB and PHP-FPM, create the database consentgate_wp and a WordPress site (e2e/wordpress/testdata/setup.sh)")
+	[ -n "${CONSENTGATE_AXE_JS:-}" ] || plan+=("install npm if missing and axe-core 4.14.1 into ~/.cache/consentgate (e2e/wordpress/testdata/axe-setup.sh)")
+fi
+if [ ${#plan[@]} -gt 0 ]; then
+	if $can_setup; then
+		echo "test.sh: before the tests, this machine gets:" >&2
+	else
+		echo "test.sh: not set up here (needs root and apt-get; CONSENTGATE_TEST_SETUP=${CONSENTGATE_TEST_SETUP:-}), so the tests that need it skip:" >&2
+	fi
+	for p in "${plan[@]}"; do
+		echo "  - $p" >&2
+	done
+fi
+
+if $can_setup; then
+	if $need_chromium && ! command -v chromium >/dev/null 2>&1; then
+		echo "test.sh: installing chromium" >&2
+		apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+	fi
+	if $need_pg && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ]; then
+		eval "$(bash scripts/pg-setup.sh)"
+		export CONSENTGATE_TEST_PG_DSN CONSENTGATE_TEST_PG_RESTART
+	fi
+	if $need_wp; then
+		[ -n "${CONSENTGATE_WP_ROOT:-}" ] || { wp_env=$(bash e2e/wordpress/testdata/setup.sh); eval "$wp_env"; }
+		[ -n "${CONSENTGATE_AXE_JS:-}" ] || { axe_env=$(bash e2e/wordpress/testdata/axe-setup.sh); eval "$axe_env"; }
+	fi
+fi
+
 exec go test -count=1 -timeout 30m "$@"

@@ -6,10 +6,12 @@
 #	eval "$(bash e2e/wordpress/testdata/axe-setup.sh)"
 #	go test ./e2e/wordpress/ -run Accessibility -v
 #
-# Idempotent: an install of the pinned version is kept. Needs npm (as root on
-# Debian it installs Debian's npm package when missing). The folder is
-# $CONSENTGATE_AXE_DIR, default ~/.cache/consentgate/axe-core-<version>,
-# where the test also looks when CONSENTGATE_AXE_JS is not set.
+# What it changes on the machine: as root on Debian it installs Debian's npm
+# package when npm is missing; it installs axe-core (pinned, no install
+# scripts run) into $CONSENTGATE_AXE_DIR, default
+# ~/.cache/consentgate/axe-core-<version>, where the test also looks when
+# CONSENTGATE_AXE_JS is not set. It starts nothing. Idempotent: an install
+# of the pinned version is kept.
 set -euo pipefail
 
 AXE_VERSION=4.14.1

@@ -6,6 +6,20 @@
 # (run it again and it repairs what is missing, starts what is stopped). It
 # downloads nothing but Debian packages.
 #
+# What it changes on the machine:
+#   - installs (apt-get) wordpress, wordpress-theme-twentytwentythree,
+#     php-fpm, php-mysql, php-cli, mariadb-server and mariadb-client, with
+#     what they depend on (apache2 among them: installed, never started);
+#   - starts MariaDB and PHP-FPM (they keep running afterwards);
+#   - creates the MariaDB database and user consentgate_wp (random password);
+#   - writes /etc/wordpress/consentgate-e2e-{secrets,config}.php,
+#     /etc/wordpress/config-{127.0.0.1,localhost}.php (links to the config)
+#     and /etc/wordpress/consentgate-e2e-admin-password;
+#   - installs WordPress into that database (admin user "admin"), with the
+#     must-use plugin /var/lib/wordpress/wp-content/mu-plugins/
+#     consentgate-e2e-trackers.php and a post that embeds a YouTube video.
+# To remove it: apt-get purge the packages above, and delete those files.
+#
 # It prints the environment the test needs, for eval:
 #
 #	eval "$(bash e2e/wordpress/testdata/setup.sh)"
