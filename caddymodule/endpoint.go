@@ -223,7 +223,7 @@ func (h *Handler) expireRefused(w http.ResponseWriter, r *http.Request, accepted
 			names = append(names, name)
 		}
 	}
-	for _, v := range cookies.ExpiryHeaders(r.Host, names, r.TLS != nil) {
+	for _, v := range cookies.ExpiryHeaders(r.Host, names, visitorUsesHTTPS(r)) {
 		w.Header().Add("Set-Cookie", v)
 	}
 }
@@ -299,15 +299,6 @@ func crossSite(r *http.Request) string {
 	return "the request does not say which page it comes from (no Origin, Referer or Sec-Fetch-Site)"
 }
 
-// requestOrigin is the origin the visitor's browser uses for this site.
-func requestOrigin(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
 // safeReturn turns a form's return field into a same-origin path.
 func safeReturn(p string) string {
 	u, err := url.Parse(p)
@@ -378,7 +369,7 @@ func (h *Handler) consentCookie(r *http.Request, value string, lifetime time.Dur
 		Path:     "/",
 		Domain:   h.CookieDomain,
 		MaxAge:   int(lifetime.Seconds()),
-		Secure:   r.TLS != nil,
+		Secure:   visitorUsesHTTPS(r),
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
