@@ -16,8 +16,36 @@ const FileFormat = 1
 type File struct {
 	// Format must be FileFormat.
 	Format int `json:"format"`
+	// Catalogue is set in a generated catalogue (catalogue.json): the
+	// second tier of knowledge, built from bulk data by rules/internal/gen.
+	// It changes how the file compiles; see Compile.
+	Catalogue *Catalogue `json:"catalogue,omitempty"`
 	// Vendors lists the parties whose elements and cookies the rules know.
 	Vendors []VendorSpec `json:"vendors"`
+}
+
+// Catalogue says where a generated catalogue's data comes from, so a
+// refresh can be checked and repeated.
+type Catalogue struct {
+	// Generator is the command that writes the file.
+	Generator string `json:"generator"`
+	// Sources are the data it was generated from.
+	Sources []Source `json:"sources"`
+}
+
+// Source is one input of a generated catalogue.
+type Source struct {
+	// Name is the data set, e.g. "third-party-web".
+	Name string `json:"name"`
+	// Version is the release used, where the source has releases.
+	Version string `json:"version,omitempty"`
+	// URL is where the data is published.
+	URL string `json:"url"`
+	// Integrity pins the exact input: "sha512-<base64>" as npm records
+	// it, or "sha256-<hex>" of the file read.
+	Integrity string `json:"integrity"`
+	// License is the SPDX identifier of the data's licence.
+	License string `json:"license"`
 }
 
 // VendorSpec describes one vendor (or one product of a vendor) in a rules
@@ -49,6 +77,9 @@ type CookieSpec struct {
 	Name     string `json:"name"`
 	Purpose  string `json:"purpose,omitempty"`
 	Lifetime string `json:"lifetime,omitempty"`
+	// Category, when set, is the cookie's own category instead of its
+	// vendor's: for vendors whose cookies serve different purposes.
+	Category string `json:"category,omitempty"`
 	// ThirdParty marks cookies the vendor sets on its own domain, which the
 	// gateway cannot filter but lists in the cookie declaration.
 	ThirdParty bool `json:"third_party,omitempty"`

@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -14,6 +15,9 @@ type Vendor struct {
 	Category Category
 	Docs     []string
 	Cookies  []*Cookie
+	// Catalogue says the vendor is known only from the generated
+	// catalogue, not from rules written by people.
+	Catalogue bool
 }
 
 // Cookie is a compiled cookie rule.
@@ -24,11 +28,13 @@ type Cookie struct {
 	Lifetime   string
 	ThirdParty bool
 	Vendor     *Vendor
+	category   Category
 	order      int
 }
 
-// Category returns the category of the cookie's vendor.
-func (c *Cookie) Category() Category { return c.Vendor.Category }
+// Category returns the cookie's category: its own where its rule gives
+// one, else its vendor's.
+func (c *Cookie) Category() Category { return c.category }
 
 type urlRule struct {
 	pattern urlPattern
@@ -39,67 +45,90 @@ type urlRule struct {
 // Ruleset is the compiled, read-only form of one or more rules files. It is
 // safe for concurrent use.
 type Ruleset struct {
-	vendors      []*Vendor
+	vendors      []*Vendor // defined outside a catalogue, in rule order
+	catVendors   []*Vendor // defined only by a catalogue
+	byID         map[string]*Vendor
 	exactHosts   map[string][]*urlRule
 	wildHosts    map[string][]*urlRule
 	anyHost      []*urlRule
 	sigs         sigMatcher
 	exactCookies map[string]*Cookie
-	globCookies  []*Cookie
+	globCookies  []*Cookie // every cookie rule with a "*", in order
+	// The glob cookies split for lookup: "prefix*" patterns in a trie,
+	// the others tried one by one.
+	cookiePrefixes prefixTrie
+	otherGlobs     []*Cookie
 }
 
 // Compile builds a Ruleset from files. Where rules overlap, the earlier file
 // wins, and within a file the earlier rule: put operator rules first.
 // Categories outside enabled (other than necessary) become unclassified,
 // since a visitor could never accept them; pass AllSet to keep all.
+//
+// A generated catalogue (a file with Catalogue set) compiles differently,
+// since its order means nothing. Within it the most specific rule wins:
+// an exact host before a wildcard, a longer host before a shorter one, an
+// exact cookie name before a pattern, a longer pattern before a shorter
+// one. And a catalogue vendor whose ID an earlier file defines is that
+// vendor: its hosts and cookies join it and take its category and name,
+// so where the catalogue and a curated vendor disagree, the curated vendor
+// wins (and the earlier file's own rules still come first).
 func Compile(enabled Set, files ...*File) (*Ruleset, error) {
 	enabled = enabled.With(Necessary).With(Unclassified)
 	rs := &Ruleset{
+		byID:         make(map[string]*Vendor),
 		exactHosts:   make(map[string][]*urlRule),
 		wildHosts:    make(map[string][]*urlRule),
 		exactCookies: make(map[string]*Cookie),
 	}
-	seen := make(map[string]bool)
+	category := func(name string) (Category, error) {
+		c, err := ParseCategory(name)
+		if err == nil && !enabled.Has(c) {
+			c = Unclassified
+		}
+		return c, err
+	}
 	order := 0
 	for fi, f := range files {
+		catalogue := f.Catalogue != nil
+		inFile := make(map[string]bool)
+		var urls []*urlRule
+		var cookies []*Cookie
 		for vi := range f.Vendors {
 			spec := &f.Vendors[vi]
 			where := fmt.Sprintf("rules file %d, vendor %d (%q)", fi+1, vi+1, spec.ID)
 			if err := checkVendorID(spec.ID); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
-			if seen[spec.ID] {
+			v := rs.byID[spec.ID]
+			if inFile[spec.ID] || v != nil && !catalogue {
 				return nil, fmt.Errorf("%s: vendor id %q is used twice", where, spec.ID)
 			}
-			seen[spec.ID] = true
-			cat, err := ParseCategory(spec.Category)
+			inFile[spec.ID] = true
+			cat, err := category(spec.Category)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
-			if !enabled.Has(cat) {
-				cat = Unclassified
+			folded := v != nil
+			if !folded {
+				name := spec.Name
+				if name == "" {
+					name = spec.ID
+				}
+				v = &Vendor{ID: spec.ID, Name: name, Category: cat, Docs: spec.Docs, Catalogue: catalogue}
+				rs.byID[v.ID] = v
+				if catalogue {
+					rs.catVendors = append(rs.catVendors, v)
+				} else {
+					rs.vendors = append(rs.vendors, v)
+				}
 			}
-			name := spec.Name
-			if name == "" {
-				name = spec.ID
-			}
-			v := &Vendor{ID: spec.ID, Name: name, Category: cat, Docs: spec.Docs}
-			rs.vendors = append(rs.vendors, v)
 			for _, u := range spec.URLs {
 				p, err := parseURLPattern(u)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", where, err)
 				}
-				r := &urlRule{pattern: p, vendor: v, order: order}
-				order++
-				switch {
-				case p.anyHost:
-					rs.anyHost = append(rs.anyHost, r)
-				case p.wildcard:
-					rs.wildHosts[p.host] = append(rs.wildHosts[p.host], r)
-				default:
-					rs.exactHosts[p.host] = append(rs.exactHosts[p.host], r)
-				}
+				urls = append(urls, &urlRule{pattern: p, vendor: v})
 			}
 			for _, s := range spec.Inline {
 				sig, err := parseSignature(s)
@@ -114,32 +143,71 @@ func Compile(enabled Set, files ...*File) (*Ruleset, error) {
 				if err := checkCookieName(cs.Name); err != nil {
 					return nil, fmt.Errorf("%s: %w", where, err)
 				}
-				c := &Cookie{Pattern: cs.Name, Purpose: cs.Purpose, Lifetime: cs.Lifetime, ThirdParty: cs.ThirdParty, Vendor: v, order: order}
-				order++
-				v.Cookies = append(v.Cookies, c)
-				if strings.Contains(cs.Name, "*") {
-					rs.globCookies = append(rs.globCookies, c)
-				} else if _, dup := rs.exactCookies[cs.Name]; !dup {
-					rs.exactCookies[cs.Name] = c
+				ccat := v.Category
+				if cs.Category != "" {
+					c, err := category(cs.Category)
+					if err != nil {
+						return nil, fmt.Errorf("%s: cookie %q: %w", where, cs.Name, err)
+					}
+					if !folded {
+						ccat = c
+					}
 				}
+				c := &Cookie{Pattern: cs.Name, Purpose: cs.Purpose, Lifetime: cs.Lifetime, ThirdParty: cs.ThirdParty, Vendor: v, category: ccat}
+				v.Cookies = append(v.Cookies, c)
+				cookies = append(cookies, c)
+			}
+		}
+		if catalogue {
+			slices.SortStableFunc(urls, func(a, b *urlRule) int { return a.pattern.specificity().compare(b.pattern.specificity()) })
+			slices.SortStableFunc(cookies, func(a, b *Cookie) int { return compareCookieSpecificity(a.Pattern, b.Pattern) })
+		}
+		for _, r := range urls {
+			r.order = order
+			order++
+			p := r.pattern
+			switch {
+			case p.anyHost:
+				rs.anyHost = append(rs.anyHost, r)
+			case p.wildcard:
+				rs.wildHosts[p.host] = append(rs.wildHosts[p.host], r)
+			default:
+				rs.exactHosts[p.host] = append(rs.exactHosts[p.host], r)
+			}
+		}
+		for _, c := range cookies {
+			c.order = order
+			order++
+			switch {
+			case !strings.Contains(c.Pattern, "*"):
+				if _, dup := rs.exactCookies[c.Pattern]; !dup {
+					rs.exactCookies[c.Pattern] = c
+				}
+			case strings.IndexByte(c.Pattern, '*') == len(c.Pattern)-1:
+				rs.globCookies = append(rs.globCookies, c)
+				rs.cookiePrefixes.add(c.Pattern[:len(c.Pattern)-1], c)
+			default:
+				rs.globCookies = append(rs.globCookies, c)
+				rs.otherGlobs = append(rs.otherGlobs, c)
 			}
 		}
 	}
 	return rs, nil
 }
 
-// Vendors returns the vendors in rule order.
+// Vendors returns the vendors of the rules written by people (the
+// operator's, rules files, the curated defaults) in rule order: the ones
+// worth listing to visitors whatever the page. The catalogue's thousands
+// are in CatalogueVendors; every vendor a Match method returns is in one
+// of the two.
 func (rs *Ruleset) Vendors() []*Vendor { return rs.vendors }
 
-// Vendor returns the vendor with the given ID, or nil.
-func (rs *Ruleset) Vendor(id string) *Vendor {
-	for _, v := range rs.vendors {
-		if v.ID == id {
-			return v
-		}
-	}
-	return nil
-}
+// CatalogueVendors returns the vendors known only from a generated
+// catalogue, in its order.
+func (rs *Ruleset) CatalogueVendors() []*Vendor { return rs.catVendors }
+
+// Vendor returns the vendor with the given ID, from either tier, or nil.
+func (rs *Ruleset) Vendor(id string) *Vendor { return rs.byID[id] }
 
 // MatchURL returns the vendor of the first rule matching a URL split by
 // SplitURL, or nil. host is empty for relative URLs, which only rules for
@@ -224,7 +292,10 @@ func (rs *Ruleset) HasInline() bool { return len(rs.sigs.ordered) > 0 }
 // MatchCookie returns the first cookie rule matching name, or nil.
 func (rs *Ruleset) MatchCookie(name string) *Cookie {
 	best := rs.exactCookies[name]
-	for _, c := range rs.globCookies {
+	if c := rs.cookiePrefixes.match(name); c != nil && (best == nil || c.order < best.order) {
+		best = c
+	}
+	for _, c := range rs.otherGlobs {
 		if best != nil && c.order > best.order {
 			break
 		}
