@@ -13,7 +13,15 @@ import (
 
 // SchemaVersion is the version written in every entry's "v" field. A reader
 // refuses entries of a version it does not know.
-const SchemaVersion = 1
+//
+// Version 2 chains the checkpoints (each names the previous one, the file
+// it is in, the next file at rotation and the checkpoint policy) and adds
+// the "discontinuity" entry. Version 1 entries, written before, still
+// parse; Verify reports them as a legacy segment.
+const SchemaVersion = 2
+
+// LegacySchemaVersion is the oldest version readers still accept.
+const LegacySchemaVersion = 1
 
 // Kind says what an entry holds.
 type Kind string
@@ -24,6 +32,9 @@ const (
 	KindTexts      Kind = "texts"      // the banner texts for one texts hash
 	KindCheckpoint Kind = "checkpoint" // a signed chain head
 	KindRecovery   Kind = "recovery"   // torn bytes were set aside after a crash
+	// KindDiscontinuity records complete lines that did not verify when
+	// the log was reopened: they are kept in place, outside the chain.
+	KindDiscontinuity Kind = "discontinuity"
 )
 
 // Entry is one line of the log: common chain fields plus exactly one
@@ -38,6 +49,8 @@ type Entry struct {
 	Texts      *TextsEntry `json:"texts,omitempty"`
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
 	Recovery   *Recovery   `json:"recovery,omitempty"`
+	// Discontinuity is set in "discontinuity" entries (version 2).
+	Discontinuity *Discontinuity `json:"discontinuity,omitempty"`
 
 	time time.Time
 }
@@ -70,6 +83,22 @@ type Recovery struct {
 	SHA256   string `json:"sha256"`    // hex SHA-256 of the bytes
 	SetAside string `json:"set_aside"` // the sidecar file now holding them
 	Reason   string `json:"reason"`    // why they did not count as entries
+}
+
+// Discontinuity is the payload of a "discontinuity" entry: when the
+// gateway reopened the log it found complete lines at the end of File that
+// do not parse or do not chain. A crash cannot produce a complete bad line
+// (only an incomplete last one), so they are treated as tampering: they
+// stay where they are, the chain resumes from the last good entry in a new
+// file that starts with this entry, and Verify reports it.
+type Discontinuity struct {
+	File     string `json:"file"`      // the file holding the damaged lines
+	FromLine int    `json:"from_line"` // first damaged line, 1-based
+	Lines    int    `json:"lines"`     // complete lines from there to the end of File
+	Offset   int64  `json:"offset"`    // byte offset of FromLine
+	Bytes    int64  `json:"bytes"`     // bytes from Offset to the end of File
+	SHA256   string `json:"sha256"`    // hex SHA-256 of those bytes
+	Reason   string `json:"reason"`    // what was wrong with the first damaged line
 }
 
 // HashLine returns the hex SHA-256 of a line's exact bytes, including its
@@ -117,8 +146,8 @@ func ParseEntry(line []byte) (*Entry, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("trailing data after the JSON object")
 	}
-	if e.V != SchemaVersion {
-		return nil, fmt.Errorf("schema version %d, this reader knows %d", e.V, SchemaVersion)
+	if e.V < LegacySchemaVersion || e.V > SchemaVersion {
+		return nil, fmt.Errorf("schema version %d, this reader knows %d to %d", e.V, LegacySchemaVersion, SchemaVersion)
 	}
 	if e.Seq == 0 {
 		return nil, errors.New("seq is 0 (sequence numbers start at 1)")
@@ -146,7 +175,7 @@ func ParseEntry(line []byte) (*Entry, error) {
 
 func (e *Entry) checkPayload() error {
 	n := 0
-	for _, present := range []bool{e.Decision != nil, e.Texts != nil, e.Checkpoint != nil, e.Recovery != nil} {
+	for _, present := range []bool{e.Decision != nil, e.Texts != nil, e.Checkpoint != nil, e.Recovery != nil, e.Discontinuity != nil} {
 		if present {
 			n++
 		}
@@ -182,6 +211,14 @@ func (e *Entry) checkPayload() error {
 		}
 		if e.Recovery.Bytes < 0 || e.Recovery.Offset < 0 {
 			return errors.New("recovery entry with a negative size or offset")
+		}
+	case KindDiscontinuity:
+		d := e.Discontinuity
+		if d == nil || e.V < 2 {
+			return errors.New("discontinuity entry without a discontinuity payload (or in a version 1 entry)")
+		}
+		if d.File == "" || d.FromLine < 1 || d.Lines < 1 || d.Offset < 0 || d.Bytes < 1 || !isHexHash(d.SHA256) {
+			return errors.New("discontinuity entry with an empty file, range or hash")
 		}
 	default:
 		return fmt.Errorf("unknown entry kind %q", e.Kind)

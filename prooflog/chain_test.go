@@ -30,7 +30,7 @@ func chainLines(t testing.TB, n int) [][]byte {
 		_ = r.Validate()
 		add(decisionEntry(r), r.Time)
 	}
-	add(checkpointEntry(h, at.Add(time.Hour), ReasonClose, nil, testKey()), at.Add(time.Hour))
+	add(checkpointEntry(h, at.Add(time.Hour), ReasonClose, nil, testKey(), cpMeta{}), at.Add(time.Hour))
 	return lines
 }
 
@@ -67,8 +67,8 @@ func TestParseEntryRejects(t *testing.T) {
 		{"a line without newline", strings.TrimSuffix(string(good), "\n"), "newline"},
 		{"two lines", string(good) + string(good), "more than one line"},
 		{"not JSON", "hello\n", "not a JSON entry"},
-		{"an unknown field", strings.Replace(string(good), `{"v":1,`, `{"v":1,"x":1,`, 1), "unknown field"},
-		{"another schema version", strings.Replace(string(good), `{"v":1,`, `{"v":2,`, 1), "schema version 2"},
+		{"an unknown field", strings.Replace(string(good), `{"v":2,`, `{"v":2,"x":1,`, 1), "unknown field"},
+		{"another schema version", strings.Replace(string(good), `{"v":2,`, `{"v":3,`, 1), "schema version 3"},
 		{"extra whitespace", strings.Replace(string(good), `"seq":2`, `"seq": 2`, 1), "canonical"},
 		{"a local time", strings.Replace(string(good), `.000Z"`, `.000+01:00"`, 1), "time"},
 		{"seq zero", strings.Replace(string(good), `"seq":2`, `"seq":0`, 1), "seq is 0"},

@@ -17,21 +17,29 @@ import (
 
 // dirState is where the writer resumes after opening a log directory.
 type dirState struct {
-	name    string // current file, "" when the directory has none
-	size    int64  // bytes of good entries in it
-	head    chainHead
-	sinceCP int
-	lastCP  time.Time
-	texts   map[string]bool
+	name     string // current file, "" when the directory has none
+	size     int64  // bytes of good entries in it
+	head     chainHead
+	sinceCP  int
+	lastCP   time.Time
+	lastCPAt chainHead // the last checkpoint entry, seq 0 when none
+	texts    map[string]bool
 	// pending lists set-aside bytes the chain does not mention yet; the
 	// writer appends a recovery entry for each before anything else.
 	pending []RecoveryReport
+	// damage describes complete lines after the last good entry of name
+	// that do not verify; nil when there are none.
+	damage *Discontinuity
 }
 
-// recoverDir finds the current file, checks its entries chain from the
-// previous file's last entry, and moves a torn tail aside to a sidecar
-// file. Damage that is not a torn tail (a bad line followed by entries) is
-// refused with a *ChainError: an operator must look at it.
+// recoverDir finds the current file and checks that its entries chain
+// from the previous file's last entry. Only an incomplete last line (no
+// newline) can be a crash's torn write: it is moved aside to a sidecar
+// file. Complete lines after the last good entry are not a crash's doing:
+// they are left in place and described in dirState.damage, for the writer
+// to record or refuse. Damage recovery cannot describe (the previous
+// file's last line, a rotation naming a missing file) is an error
+// wrapping ErrTampered.
 func recoverDir(dir string) (*dirState, error) {
 	names, err := listLogFiles(dir)
 	if err != nil {
@@ -43,37 +51,89 @@ func recoverDir(dir string) (*dirState, error) {
 	}
 	cur := names[len(names)-1]
 	var start *chainHead
+	var prevLast *Entry
 	if len(names) > 1 {
 		prev := names[len(names)-2]
-		h, _, err := lastEntry(filepath.Join(dir, prev))
+		h, e, err := lastEntry(filepath.Join(dir, prev))
 		if err != nil {
-			return nil, fmt.Errorf("reading the last entry of %s: %w", prev, err)
+			return nil, fmt.Errorf("%w: the last entry of %s, before the current file %s: %w", ErrTampered, prev, cur, err)
 		}
-		start = &h
+		start, prevLast = &h, e
 		st.head = h
+		if e.Kind == KindCheckpoint {
+			st.lastCPAt, st.lastCP = h, e.time
+		}
 	}
 	data, err := os.ReadFile(filepath.Join(dir, cur))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", cur, err)
+	}
+	if prevLast != nil && prevLast.V >= 2 {
+		cp := prevLast.Checkpoint
+		isRotation := cp != nil && cp.Reason == ReasonRotation
+		switch {
+		case len(data) == 0 && !isRotation:
+			// A crash between creating the next file and the rotation
+			// checkpoint naming it: the empty file holds nothing.
+			if err := os.Remove(filepath.Join(dir, cur)); err != nil {
+				return nil, fmt.Errorf("removing the empty %s left by a crash while rotating: %w", cur, err)
+			}
+			if err := syncDir(dir); err != nil {
+				return nil, err
+			}
+			return recoverDir(dir)
+		case isRotation && cp.NextFile != cur:
+			return nil, fmt.Errorf("%w: %s ends with a rotation checkpoint naming %s, but the next file is %s", ErrTampered, names[len(names)-2], cp.NextFile, cur)
+		}
 	}
 	sc := scanLines(data, start)
 	st.name, st.size = cur, sc.goodEnd
 	if sc.entries > 0 {
 		st.head = sc.head
 	}
-	st.sinceCP, st.lastCP, st.texts = sc.sinceCP, sc.lastCP, sc.texts
-	var fresh string
-	if sc.goodEnd < int64(len(data)) {
-		tail := data[sc.goodEnd:]
-		if !isTornTail(tail) {
-			return nil, &ChainError{
-				Kind:   BreakCorrupt,
-				Pos:    Position{File: cur, Line: sc.entries + 1},
-				Detail: "entries follow a bad line, so this is not a torn write; the log is not opened: " + sc.reason,
-			}
-		}
-		if fresh, err = setAside(dir, cur, sc.goodEnd, tail); err != nil {
+	if sc.lastCPAt.seq != 0 {
+		st.lastCPAt, st.lastCP = sc.lastCPAt, sc.lastCP
+	}
+	if sc.entries > 0 || start == nil {
+		st.sinceCP = sc.sinceCP
+	} else if prevLast != nil && prevLast.Kind != KindCheckpoint {
+		st.sinceCP = 1 // a legacy file that did not end in a checkpoint
+	}
+	st.texts = sc.texts
+	if st.lastCPAt.seq == 0 && len(names) > 1 {
+		if st.lastCPAt, st.lastCP, err = lastCheckpointIn(dir, names[:len(names)-1]); err != nil {
 			return nil, err
+		}
+	}
+	// Only the bytes after the last newline can be a torn write.
+	complete := int64(bytes.LastIndexByte(data, '\n') + 1)
+	if sc.goodEnd < complete {
+		region := data[sc.goodEnd:complete]
+		sum := sha256.Sum256(region)
+		st.damage = &Discontinuity{
+			File:     cur,
+			FromLine: sc.entries + 1,
+			Lines:    bytes.Count(region, []byte{'\n'}),
+			Offset:   sc.goodEnd,
+			Bytes:    int64(len(region)),
+			SHA256:   hex.EncodeToString(sum[:]),
+			Reason:   sc.reason,
+		}
+		if e, _, _ := lastEntryOf(region); e != nil && e.Kind == KindCheckpoint && e.Checkpoint.Reason == ReasonRotation {
+			// Recording would leave two successors of the damaged file.
+			return nil, fmt.Errorf("%w: %s has lines that do not verify from line %d (%s) and ends with a rotation checkpoint", ErrTampered, cur, st.damage.FromLine, sc.reason)
+		}
+	} else if last := sc.lastEntry; last != nil && last.V >= 2 && last.Kind == KindCheckpoint && last.Checkpoint.Reason == ReasonRotation {
+		return nil, fmt.Errorf("%w: %s ends with a rotation checkpoint naming %s, which is missing", ErrTampered, cur, last.Checkpoint.NextFile)
+	}
+	var fresh string
+	tornAt := max(sc.goodEnd, complete)
+	if tornAt < int64(len(data)) {
+		if fresh, err = setAside(dir, cur, tornAt, data[tornAt:]); err != nil {
+			return nil, err
+		}
+		if st.damage == nil {
+			st.size = tornAt
 		}
 	}
 	// Every sidecar of the current file must be named by a recovery entry;
@@ -91,7 +151,7 @@ func recoverDir(dir string) (*dirState, error) {
 			return nil, err
 		}
 		if side == fresh {
-			rep.Reason = sc.reason
+			rep.Reason = "last line has no trailing newline (torn write)"
 		}
 		rep.LastGoodSeq = st.head.seq
 		st.pending = append(st.pending, *rep)
@@ -99,16 +159,45 @@ func recoverDir(dir string) (*dirState, error) {
 	return st, nil
 }
 
+// lastEntryOf parses the last line of region, if it is an entry.
+func lastEntryOf(region []byte) (*Entry, int, error) {
+	if len(region) == 0 {
+		return nil, 0, nil
+	}
+	i := bytes.LastIndexByte(region[:len(region)-1], '\n')
+	e, err := ParseEntry(region[i+1:])
+	return e, i + 1, err
+}
+
+// lastCheckpointIn finds the last checkpoint in files (chain order),
+// reading from the newest backwards. A version 2 writer leaves one at the
+// end of every file, so this reads whole files only for legacy logs.
+func lastCheckpointIn(dir string, files []string) (chainHead, time.Time, error) {
+	for i := len(files) - 1; i >= 0; i-- {
+		data, err := os.ReadFile(filepath.Join(dir, files[i]))
+		if err != nil {
+			return chainHead{}, time.Time{}, fmt.Errorf("reading %s: %w", files[i], err)
+		}
+		sc := scanLines(data, nil)
+		if sc.lastCPAt.seq != 0 {
+			return sc.lastCPAt, sc.lastCP, nil
+		}
+	}
+	return chainHead{}, time.Time{}, nil
+}
+
 // scanResult is what scanLines learned from a file.
 type scanResult struct {
-	goodEnd  int64 // offset after the last good entry
-	entries  int
-	head     chainHead
-	sinceCP  int
-	lastCP   time.Time
-	texts    map[string]bool
-	recorded map[string]bool // sidecars named by recovery entries
-	reason   string          // why scanning stopped before the end
+	goodEnd   int64 // offset after the last good entry
+	entries   int
+	head      chainHead
+	sinceCP   int
+	lastCP    time.Time
+	lastCPAt  chainHead
+	lastEntry *Entry
+	texts     map[string]bool
+	recorded  map[string]bool // sidecars named by recovery entries
+	reason    string          // why scanning stopped before the end
 }
 
 // scanLines reads entries from data while they parse and chain. start is
@@ -139,9 +228,11 @@ func scanLines(data []byte, start *chainHead) scanResult {
 		}
 		head = chainHead{seq: e.Seq, hash: HashLine(line), time: e.time}
 		sc.entries++
+		sc.lastEntry = e
 		switch e.Kind {
 		case KindCheckpoint:
 			sc.sinceCP, sc.lastCP = 0, e.time
+			sc.lastCPAt = head
 		case KindTexts:
 			sc.texts[e.Texts.Hash] = true
 			sc.sinceCP++
@@ -156,30 +247,6 @@ func scanLines(data []byte, start *chainHead) scanResult {
 	sc.goodEnd = int64(off)
 	sc.head = head
 	return sc
-}
-
-// isTornTail reports whether bytes after the last good entry look like an
-// interrupted append: a single (partial or unchained) line, or lines none
-// of which is an entry (zeros or garbage from a lost write).
-func isTornTail(tail []byte) bool {
-	body := tail
-	if n := len(body); n > 0 && body[n-1] == '\n' {
-		body = body[:n-1]
-	}
-	if bytes.IndexByte(body, '\n') < 0 {
-		return true
-	}
-	for len(tail) > 0 {
-		i := bytes.IndexByte(tail, '\n')
-		if i < 0 {
-			break
-		}
-		if _, err := ParseEntry(tail[:i+1]); err == nil {
-			return false
-		}
-		tail = tail[i+1:]
-	}
-	return true
 }
 
 // setAside copies tail to a sidecar file next to cur, fsyncs it, then

@@ -36,16 +36,14 @@ func appendBytes(t testing.TB, path string, b []byte) {
 }
 
 func TestATornTailIsSetAsideAndRecorded(t *testing.T) {
+	// Only bytes after the last newline can be a crash's torn write.
 	tests := []struct {
-		name   string
-		torn   func(lines [][]byte) []byte
-		reason string
+		name string
+		torn func(lines [][]byte) []byte
 	}{
-		{"a partial line without newline", func(l [][]byte) []byte { return l[2][:30] }, "no trailing newline"},
-		{"a line that is not JSON", func([][]byte) []byte { return []byte("{\"v\":1,\"seq\":\n") }, "bad line"},
-		{"a complete line that does not chain", func(l [][]byte) []byte { return l[2] }, "does not chain"},
-		{"zeros from a lost block", func([][]byte) []byte { return make([]byte, 4096) }, "no trailing newline"},
-		{"several garbage lines", func([][]byte) []byte { return []byte("x\ny\nz") }, "bad line"},
+		{"a partial line without newline", func(l [][]byte) []byte { return l[2][:30] }},
+		{"zeros from a lost block", func([][]byte) []byte { return make([]byte, 4096) }},
+		{"a whole line but its newline", func(l [][]byte) []byte { return bytes.TrimSuffix(l[2], []byte("\n")) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,11 +68,12 @@ func TestATornTailIsSetAsideAndRecorded(t *testing.T) {
 				t.Fatalf("Open reported %d recoveries, callback %d; want 1 each", len(reps), len(reported))
 			}
 			rep := reps[0]
-			if rep.Offset != int64(len(before)) || rep.Bytes != int64(len(torn)) || rep.LastGoodSeq != 6 {
-				t.Fatalf("report %+v; want offset %d, %d bytes, last good seq 6", rep, len(before), len(torn))
+			// The open checkpoint, texts and 5 decisions: seq 7.
+			if rep.Offset != int64(len(before)) || rep.Bytes != int64(len(torn)) || rep.LastGoodSeq != 7 {
+				t.Fatalf("report %+v; want offset %d, %d bytes, last good seq 7", rep, len(before), len(torn))
 			}
-			if !strings.Contains(rep.Reason, tc.reason) {
-				t.Fatalf("reason %q, want it to mention %q", rep.Reason, tc.reason)
+			if !strings.Contains(rep.Reason, "no trailing newline") {
+				t.Fatalf("reason %q, want it to say the line has no newline", rep.Reason)
 			}
 			side, err := os.ReadFile(filepath.Join(dir, rep.SetAside))
 			if err != nil || !bytes.Equal(side, torn) {
@@ -92,7 +91,82 @@ func TestATornTailIsSetAsideAndRecorded(t *testing.T) {
 	}
 }
 
-func TestDamageBeforeTheLastLineIsNotTakenForATornWrite(t *testing.T) {
+// completeBadLines are damage a crash cannot leave: complete lines after
+// the last good entry that do not parse or do not chain.
+var completeBadLines = []struct {
+	name   string
+	damage func(lines [][]byte) [][]byte
+	reason string
+}{
+	{"a complete line that is not JSON", func(l [][]byte) [][]byte { return append(l, []byte("{\"v\":2,\"seq\":\n")) }, "bad line"},
+	{"a complete line that does not chain", func(l [][]byte) [][]byte { return append(l, l[3]) }, "does not chain"},
+	{"several garbage lines", func(l [][]byte) [][]byte { return append(l, []byte("x\n"), []byte("y\n")) }, "bad line"},
+	{"the first bytes of the last lines corrupted", func(l [][]byte) [][]byte {
+		for i := len(l) - 3; i < len(l); i++ {
+			l[i] = append([]byte("XX"), l[i][2:]...)
+		}
+		return l
+	}, "bad line"},
+	{"an edited line followed by good ones", func(l [][]byte) [][]byte {
+		l[2] = bytes.Replace(l[2], []byte(`"marketing":true`), []byte(`"marketing":false`), 1)
+		l[2] = bytes.Replace(l[2], []byte(`"statistics":true`), []byte(`"statistics":false`), 1)
+		return l
+	}, "does not chain"},
+}
+
+func TestCompleteBadLinesAreRecordedAsADiscontinuityNotSetAside(t *testing.T) {
+	for _, tc := range completeBadLines {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := newTestSink(t, dir, nil)
+			appendN(t, s, 0, 5)
+			crash(t, s)
+			cur := logFiles(t, dir)[0]
+			writeLines(t, cur, tc.damage(readLines(t, cur)))
+			damaged, _ := os.ReadFile(cur)
+
+			var got []Discontinuity
+			s2 := newTestSink(t, dir, func(c *FileConfig) {
+				c.OnDiscontinuity = func(d Discontinuity) { got = append(got, d) }
+			})
+			if _, err := s2.Open(context.Background()); err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			if len(got) != 1 || got[0].File != filepath.Base(cur) || !strings.Contains(got[0].Reason, tc.reason) {
+				t.Fatalf("discontinuities %+v, want one in %s saying %q", got, filepath.Base(cur), tc.reason)
+			}
+			if after, _ := os.ReadFile(cur); !bytes.Equal(after, damaged) {
+				t.Fatal("the damaged file was changed: its lines must stay in place")
+			}
+			appendN(t, s2, 5, 2)
+			if err := s2.Close(); err != nil {
+				t.Fatal(err)
+			}
+			files := logFiles(t, dir)
+			if len(files) != 2 {
+				t.Fatalf("%d files, want the damaged one and a new one", len(files))
+			}
+			src, _ := OpenDir(dir)
+			rep, err := Verify(context.Background(), src, VerifyOptions{Keys: []PublicKey{testKey().Public()}})
+			var ce *ChainError
+			if !errors.As(err, &ce) || ce.Kind != BreakDiscontinuity || rep == nil || len(rep.Discontinuities) != 1 {
+				t.Fatalf("Verify = %v (report %+v), want a discontinuity with the report", err, rep)
+			}
+			if rep.Discontinuities[0].FromLine != got[0].FromLine || ce.Pos.File != filepath.Base(cur) {
+				t.Fatalf("verify found %+v at %s, the gateway recorded %+v", rep.Discontinuities[0], ce.Pos, got[0])
+			}
+			// Editing the kept lines afterwards is caught too.
+			lines := readLines(t, cur)
+			lines[len(lines)-1] = append([]byte("Z"), lines[len(lines)-1][1:]...)
+			writeLines(t, cur, lines)
+			if _, err := Verify(context.Background(), src, VerifyOptions{Keys: []PublicKey{testKey().Public()}}); !errors.As(err, &ce) || ce.Kind != BreakEdited {
+				t.Fatalf("Verify after editing the kept lines = %v, want edited", err)
+			}
+		})
+	}
+}
+
+func TestOnTamperRefuseKeepsTheLogClosed(t *testing.T) {
 	dir := t.TempDir()
 	s := newTestSink(t, dir, nil)
 	appendN(t, s, 0, 5)
@@ -103,18 +177,19 @@ func TestDamageBeforeTheLastLineIsNotTakenForATornWrite(t *testing.T) {
 	writeLines(t, cur, lines)
 	before, _ := os.ReadFile(cur)
 
-	s2 := newTestSink(t, dir, nil)
+	s2 := newTestSink(t, dir, func(c *FileConfig) { c.OnTamper = TamperRefuse })
 	_, err := s2.Open(context.Background())
-	var ce *ChainError
-	if !errors.As(err, &ce) || ce.Kind != BreakCorrupt || ce.Pos.Line != 3 {
-		t.Fatalf("Open = %v, want a corrupt-entry error at line 3", err)
+	if !errors.Is(err, ErrTampered) || !strings.Contains(err.Error(), "lines 3 to") {
+		t.Fatalf("Open = %v, want ErrTampered naming line 3", err)
 	}
-	after, _ := os.ReadFile(cur)
-	if !bytes.Equal(before, after) {
+	if after, _ := os.ReadFile(cur); !bytes.Equal(before, after) {
 		t.Fatal("a refused open changed the file")
 	}
-	if err := s2.Append(context.Background(), testRecord(9)); err == nil {
-		t.Fatal("Append succeeded on a damaged log")
+	if err := s2.Append(context.Background(), testRecord(9)); !errors.Is(err, ErrTampered) {
+		t.Fatalf("Append on a refused log = %v, want ErrTampered", err)
+	}
+	if n := len(logFiles(t, dir)); n != 1 {
+		t.Fatalf("%d files after a refused open, want 1", n)
 	}
 }
 
@@ -148,19 +223,23 @@ func TestASidecarWithoutItsRecoveryEntryGetsOne(t *testing.T) {
 	verifyDir(t, dir)
 }
 
-func TestAnEmptyFileLeftByACrashAtRotationContinuesTheChain(t *testing.T) {
+func TestAnEmptyFileLeftByACrashAtRotationIsRemoved(t *testing.T) {
+	// Rotation creates the next file before the checkpoint naming it: a
+	// crash in between leaves an empty file that holds nothing.
 	dir := t.TempDir()
 	s := newTestSink(t, dir, nil)
 	appendN(t, s, 0, 3)
 	crash(t, s)
 	next := filepath.Join(dir, "consent-2999-01-01T00-00-00.000.jsonl")
-	if err := os.WriteFile(next, []byte(`{"v":1,"se`), 0o600); err != nil {
+	if err := os.WriteFile(next, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s2 := newTestSink(t, dir, nil)
-	reps, err := s2.Open(context.Background())
-	if err != nil || len(reps) != 1 {
-		t.Fatalf("Open: %v, %v", reps, err)
+	if _, err := s2.Open(context.Background()); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if _, err := os.Stat(next); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the empty file is still there: %v", err)
 	}
 	appendN(t, s2, 3, 2)
 	if rep := verifyDir(t, dir); rep.Decisions != 5 {

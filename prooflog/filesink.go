@@ -67,7 +67,33 @@ type FileConfig struct {
 	// OnError, when set, receives errors of background work (time-based
 	// checkpoints, retention, key reloads) that no Append returns.
 	OnError func(error)
+	// Witnesses receive every checkpoint once it is durable: directories,
+	// postgres:// DSNs or http(s):// URLs (see witness.go). A witness
+	// that is down never delays an Append.
+	Witnesses []string
+	// WitnessHooks report each delivery, failure and drop.
+	WitnessHooks WitnessHooks
+	// OnTamper says what opening the log does when complete lines after
+	// the last good entry do not verify (a crash leaves at most an
+	// incomplete last line, so this is damage or tampering): TamperRecord
+	// (the default) keeps them in place and continues in a new file after
+	// a signed discontinuity entry; TamperRefuse refuses to open the log
+	// (every Append fails) until the operator has looked.
+	OnTamper string
+	// OnDiscontinuity, when set, receives every discontinuity recorded.
+	OnDiscontinuity func(Discontinuity)
 }
+
+// What opening a log does about complete lines that do not verify.
+const (
+	TamperRecord = "record"
+	TamperRefuse = "refuse"
+)
+
+// ErrTampered is wrapped by the error of a log that was not opened because
+// complete lines after its last good entry do not verify (OnTamper
+// TamperRefuse, or damage that no discontinuity entry can describe).
+var ErrTampered = errors.New("proof log damaged or tampered with")
 
 func (c FileConfig) withDefaults() FileConfig {
 	if c.CheckpointEvery == 0 {
@@ -81,6 +107,9 @@ func (c FileConfig) withDefaults() FileConfig {
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.OnTamper == "" {
+		c.OnTamper = TamperRecord
 	}
 	return c
 }
@@ -140,6 +169,14 @@ func newFileSink(cfg FileConfig, adopt bool) (*FileSink, error) {
 	}
 	cfg.Dir = abs
 	cfg = cfg.withDefaults()
+	if cfg.OnTamper != TamperRecord && cfg.OnTamper != TamperRefuse {
+		return nil, fmt.Errorf("file proof log: on_tamper %q: want %s or %s", cfg.OnTamper, TamperRecord, TamperRefuse)
+	}
+	for _, t := range cfg.Witnesses {
+		if err := CheckWitnessTarget(t); err != nil {
+			return nil, fmt.Errorf("file proof log: %w", err)
+		}
+	}
 	val, loaded, err := filePool.LoadOrNew(abs, func() (caddy.Destructor, error) {
 		return newFileWriter(cfg), nil
 	})
@@ -239,13 +276,18 @@ type fileWriter struct {
 	head      chainHead
 	sinceCP   int
 	lastCP    time.Time
+	lastCPAt  chainHead // the last checkpoint entry (seq 0: none)
+	announced [2]int64  // the policy the last checkpoint announced (every, interval ms)
 	texts     map[string]bool
+	witnesses *witnessSet
+	toWitness []witnessedCheckpoint // checkpoints in the buffer not yet durable
 	key       *SigningKey
 	failed    error
 	lastPrune time.Time
 	buf       []byte
 
-	lastRecovery []RecoveryReport
+	lastRecovery      []RecoveryReport
+	lastDiscontinuity *Discontinuity
 
 	nRecords, nEntries, nBatches, nFsyncs atomic.Uint64
 }
@@ -291,6 +333,7 @@ func (w *fileWriter) reportError(err error) {
 // on, because what is on disk is no longer known.
 func (w *fileWriter) fail(err error) error {
 	w.failed = err
+	w.toWitness = nil
 	w.closeFile()
 	return fmt.Errorf("%w: %w", ErrFailed, err)
 }
@@ -313,14 +356,29 @@ func (w *fileWriter) ensureOpen() error {
 	if w.failed != nil {
 		return fmt.Errorf("%w: %w", ErrFailed, w.failed)
 	}
+	w.updateWitnesses()
 	if w.f != nil {
 		return nil
 	}
 	if err := w.open(); err != nil {
 		w.closeFile()
+		if errors.Is(err, ErrTampered) {
+			// Do not reread the log on every Append: refuse until the
+			// operator reloads the config or calls Reopen.
+			w.failed = err
+		}
 		return err
 	}
 	return nil
+}
+
+func (w *fileWriter) witnessHooks() WitnessHooks { return w.config().WitnessHooks }
+
+// policy is the checkpoint policy of the current config, as announced.
+func (w *fileWriter) policy() [2]int64 {
+	cfg := w.config()
+	every, ms := policyOf(cfg.CheckpointEvery, cfg.CheckpointInterval)
+	return [2]int64{int64(every), ms}
 }
 
 // signingKey asks the key source for the current key, falling back to the
@@ -348,14 +406,34 @@ func (w *fileWriter) commit(batch []*appendReq) error {
 	buf := w.buf[:0]
 	var err error
 	entries := 0
-	add := func(e *Entry, at time.Time) error {
+	// count signs the head once CheckpointEvery entries are unsigned:
+	// Verify holds every checkpoint's successor to the policy it announced.
+	count := func(now time.Time) error {
+		if cfg.CheckpointEvery > 0 && w.sinceCP >= cfg.CheckpointEvery {
+			if buf, err = w.appendCheckpoint(buf, now, ReasonCount, nil, ""); err != nil {
+				return err
+			}
+			entries++
+		}
+		return nil
+	}
+	add := func(e *Entry, at, now time.Time) error {
 		line, err := w.head.next(e, at)
 		if err != nil {
-			return err
+			return w.fail(err)
 		}
 		buf = append(buf, line...)
 		entries++
+		w.sinceCP++
 		return nil
+	}
+	if p := w.policy(); p != w.announced {
+		// A reload changed the policy: announce it before entries are
+		// added under it.
+		if buf, err = w.appendCheckpoint(buf, w.now(), ReasonPolicy, nil, ""); err != nil {
+			return err
+		}
+		entries++
 	}
 	for _, req := range batch {
 		r := req.rec
@@ -365,24 +443,28 @@ func (w *fileWriter) commit(batch []*appendReq) error {
 				return err
 			}
 		}
-		if r.Texts != nil && !w.texts[r.TextsHash] {
-			if err := add(textsEntry(r.Texts, r.TextsHash), r.Time); err != nil {
-				return w.fail(err)
-			}
-			w.texts[r.TextsHash] = true
-			w.sinceCP++
-		}
-		prev := w.head.hash
-		if err := add(decisionEntry(r), r.Time); err != nil {
-			return w.fail(err)
-		}
-		r.Seq, r.Prev = w.head.seq, prev
-		w.sinceCP++
-		if cfg.CheckpointEvery > 0 && w.sinceCP >= cfg.CheckpointEvery {
-			if buf, err = w.appendCheckpoint(buf, now, ReasonCount, nil); err != nil {
+		if cfg.CheckpointInterval > 0 && w.sinceCP > 0 && now.Sub(w.lastCP) >= cfg.CheckpointInterval {
+			if buf, err = w.appendCheckpoint(buf, now, ReasonInterval, nil, ""); err != nil {
 				return err
 			}
 			entries++
+		}
+		if r.Texts != nil && !w.texts[r.TextsHash] {
+			if err := add(textsEntry(r.Texts, r.TextsHash), r.Time, now); err != nil {
+				return err
+			}
+			w.texts[r.TextsHash] = true
+			if err := count(now); err != nil {
+				return err
+			}
+		}
+		prev := w.head.hash
+		if err := add(decisionEntry(r), r.Time, now); err != nil {
+			return err
+		}
+		r.Seq, r.Prev = w.head.seq, prev
+		if err := count(now); err != nil {
+			return err
 		}
 	}
 	if err := w.writeSync(buf); err != nil {
@@ -409,20 +491,31 @@ func (w *fileWriter) writeSync(buf []byte) error {
 		return w.fail(fmt.Errorf("fsync %s: %w", w.name, err))
 	}
 	w.nFsyncs.Add(1)
+	if len(w.toWitness) > 0 {
+		w.witnesses.send(w.toWitness)
+		w.toWitness = nil
+	}
 	return nil
 }
 
-func (w *fileWriter) appendCheckpoint(buf []byte, now time.Time, reason string, cut *chainHead) ([]byte, error) {
+// appendCheckpoint signs the head into buf; nextFile is set for rotation.
+// The checkpoint goes to the witnesses once buf is durable.
+func (w *fileWriter) appendCheckpoint(buf []byte, now time.Time, reason string, cut *chainHead, nextFile string) ([]byte, error) {
 	key, err := w.signingKey()
 	if err != nil {
 		return buf, w.fail(fmt.Errorf("loading checkpoint signing key: %w", err))
 	}
-	line, err := w.head.next(checkpointEntry(w.head, now, reason, cut, key), now)
+	p := w.policy()
+	e := checkpointEntry(w.head, now, reason, cut, key, cpMeta{prev: w.lastCPAt, file: w.name, nextFile: nextFile, every: int(p[0]), intervalMS: p[1]})
+	line, err := w.head.next(e, now)
 	if err != nil {
 		return buf, w.fail(err)
 	}
 	w.sinceCP = 0
 	w.lastCP = now
+	w.lastCPAt = chainHead{seq: w.head.seq, hash: w.head.hash}
+	w.announced = p
+	w.toWitness = append(w.toWitness, witnessedCheckpoint{seq: w.head.seq, hash: w.head.hash, line: line})
 	return append(buf, line...), nil
 }
 
@@ -438,26 +531,32 @@ func (w *fileWriter) needRotation(now time.Time, pending int64) bool {
 	return !cfg.NoDailyRotation && fileDay(w.name) != now.UTC().Format(time.DateOnly)
 }
 
-// rotate ends the current file with a rotation checkpoint, writes and
-// fsyncs it with whatever of the batch is pending, and starts a new file.
-// The chain continues: the new file's first entry points at the
-// checkpoint.
+// rotate creates the next file, ends the current one with a rotation
+// checkpoint naming it, writes and fsyncs that with whatever of the batch
+// is pending, and continues in the new file. The chain continues: the new
+// file's first entry points at the checkpoint. (A crash between creating
+// the file and the checkpoint leaves an empty file that the next open
+// removes.)
 func (w *fileWriter) rotate(buf []byte, now time.Time) ([]byte, error) {
-	buf, err := w.appendCheckpoint(buf, now, ReasonRotation, nil)
+	next, err := w.newFile(now)
 	if err != nil {
+		return buf, w.fail(err)
+	}
+	buf, err = w.appendCheckpoint(buf, now, ReasonRotation, nil, filepath.Base(next.Name()))
+	if err != nil {
+		_ = next.Close()
 		return buf, err
 	}
 	w.nEntries.Add(1)
 	if err := w.writeSync(buf); err != nil {
+		_ = next.Close()
 		return buf, err
 	}
 	if err := w.f.Close(); err != nil {
+		_ = next.Close()
 		return buf[:0], w.fail(fmt.Errorf("closing %s: %w", w.name, err))
 	}
-	w.f = nil
-	if err := w.createFile(now); err != nil {
-		return buf[:0], w.fail(err)
-	}
+	w.useFile(next)
 	return buf[:0], nil
 }
 
@@ -505,18 +604,33 @@ func listLogFiles(dir string) ([]string, error) {
 	return names, nil
 }
 
-func (w *fileWriter) createFile(now time.Time) error {
+// newFile creates (and makes durable in the directory) the file after
+// the current one.
+func (w *fileWriter) newFile(now time.Time) (*os.File, error) {
 	name := newFileName(now, w.name)
 	f, err := os.OpenFile(filepath.Join(w.dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("creating %s: %w", name, err)
+		return nil, fmt.Errorf("creating %s: %w", name, err)
 	}
 	if err := syncDir(w.dir); err != nil {
 		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// useFile makes f the current file.
+func (w *fileWriter) useFile(f *os.File) {
+	w.f, w.name, w.size = f, filepath.Base(f.Name()), 0
+	w.texts = map[string]bool{}
+}
+
+func (w *fileWriter) createFile(now time.Time) error {
+	f, err := w.newFile(now)
+	if err != nil {
 		return err
 	}
-	w.f, w.name, w.size = f, name, 0
-	w.texts = map[string]bool{}
+	w.useFile(f)
 	return nil
 }
 
@@ -532,8 +646,11 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// open takes the directory lock, recovers the current file and positions
-// the writer at the chain head.
+// open takes the directory lock, recovers the current file, positions
+// the writer at the chain head and signs it with an "open" checkpoint. A
+// torn last line is set aside and recorded; complete lines that do not
+// verify are kept in place and recorded as a discontinuity at the start
+// of a new file (or, with TamperRefuse, the log is not opened).
 func (w *fileWriter) open() error {
 	if _, err := os.Stat(w.dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(w.dir, 0o700); err != nil {
@@ -552,23 +669,52 @@ func (w *fileWriter) open() error {
 	if _, err := w.signingKey(); err != nil {
 		return fmt.Errorf("loading checkpoint signing key: %w", err)
 	}
-	w.lastRecovery = nil
+	w.lastRecovery, w.lastDiscontinuity = nil, nil
 	st, err := recoverDir(w.dir)
 	if err != nil {
 		return err
 	}
-	w.head, w.sinceCP, w.lastCP, w.texts = st.head, st.sinceCP, st.lastCP, st.texts
-	if w.lastCP.IsZero() {
-		w.lastCP = w.now()
+	cfg := w.config()
+	if st.damage != nil && cfg.OnTamper == TamperRefuse {
+		d := st.damage
+		return fmt.Errorf("%w: %s lines %d to %d (%d bytes after seq %d) are complete but do not verify (%s); a crash leaves at most an incomplete last line, so this is damage or tampering. The log was not opened (on_tamper refuse): inspect it with `caddy consent verify`, then restore the file, or set on_tamper record to keep the lines and continue after a signed discontinuity entry",
+			ErrTampered, d.File, d.FromLine, d.FromLine+d.Lines-1, d.Bytes, st.head.seq, d.Reason)
 	}
-	if st.name == "" {
-		return w.createFile(w.now())
+	w.head, w.sinceCP, w.lastCP, w.texts, w.lastCPAt = st.head, st.sinceCP, st.lastCP, st.texts, st.lastCPAt
+	w.announced = [2]int64{-1, -1}
+	w.name = st.name
+	switch {
+	case st.name == "":
+		if err := w.createFile(w.now()); err != nil {
+			return err
+		}
+	case st.damage != nil:
+		// Leave the damaged file as it is; the chain resumes from its last
+		// good entry in a new file that starts by saying so.
+		if err := w.createFile(w.now()); err != nil {
+			return err
+		}
+		d := *st.damage
+		line, err := w.head.next(&Entry{Kind: KindDiscontinuity, Discontinuity: &d}, w.now())
+		if err != nil {
+			return err
+		}
+		if err := w.writeSync(line); err != nil {
+			return err
+		}
+		w.nEntries.Add(1)
+		w.sinceCP++
+		w.lastDiscontinuity = &d
+		if fn := cfg.OnDiscontinuity; fn != nil {
+			fn(d)
+		}
+	default:
+		f, err := os.OpenFile(filepath.Join(w.dir, st.name), os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("opening %s: %w", st.name, err)
+		}
+		w.f, w.size = f, st.size
 	}
-	f, err := os.OpenFile(filepath.Join(w.dir, st.name), os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("opening %s: %w", st.name, err)
-	}
-	w.f, w.name, w.size = f, st.name, st.size
 	// Torn bytes were set aside: say so in the chain before anything else
 	// is appended.
 	for _, rep := range st.pending {
@@ -582,11 +728,29 @@ func (w *fileWriter) open() error {
 		w.nEntries.Add(1)
 		w.sinceCP++
 		w.lastRecovery = append(w.lastRecovery, rep)
-		if fn := w.config().OnRecovery; fn != nil {
+		if fn := cfg.OnRecovery; fn != nil {
 			fn(rep)
 		}
 	}
-	return nil
+	// Sign what the log holds now, so that what was written before a crash
+	// (and what recovery found) is covered and witnessed at once, and so
+	// that an entry after a close checkpoint is always this one.
+	buf, err := w.appendCheckpoint(nil, w.now(), ReasonOpen, nil, "")
+	if err != nil {
+		return err
+	}
+	w.nEntries.Add(1)
+	return w.writeSync(buf)
+}
+
+// updateWitnesses starts, replaces or stops the witnesses when the config
+// names other targets.
+func (w *fileWriter) updateWitnesses() {
+	ws, err := witnessesFor(w.witnesses, w.config().Witnesses, w.witnessHooks)
+	if err != nil {
+		w.reportError(fmt.Errorf("proof log witnesses: %w", err))
+	}
+	w.witnesses = ws
 }
 
 // tick writes a time-based checkpoint and runs retention.
@@ -597,7 +761,7 @@ func (w *fileWriter) tick() {
 	cfg := w.config()
 	now := w.now()
 	if cfg.CheckpointInterval > 0 && w.sinceCP > 0 && now.Sub(w.lastCP) >= cfg.CheckpointInterval {
-		buf, err := w.appendCheckpoint(nil, now, ReasonInterval, nil)
+		buf, err := w.appendCheckpoint(nil, now, ReasonInterval, nil, "")
 		if err == nil {
 			err = w.writeSync(buf)
 			w.nEntries.Add(1)
@@ -612,13 +776,19 @@ func (w *fileWriter) tick() {
 	}
 }
 
-// shutdown writes the close checkpoint and closes the file.
+// shutdown writes the close checkpoint (always: an entry after it must be
+// the next open checkpoint), closes the file and lets the witnesses
+// deliver what is queued.
 func (w *fileWriter) shutdown() error {
+	defer func() {
+		w.witnesses.close()
+		w.witnesses = nil
+	}()
 	defer w.closeFile()
-	if w.f == nil || w.failed != nil || w.sinceCP == 0 {
+	if w.f == nil || w.failed != nil {
 		return nil
 	}
-	buf, err := w.appendCheckpoint(nil, w.now(), ReasonClose, nil)
+	buf, err := w.appendCheckpoint(nil, w.now(), ReasonClose, nil, "")
 	if err != nil {
 		return err
 	}

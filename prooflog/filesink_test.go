@@ -33,16 +33,16 @@ func TestAppendedRecordsChainAndVerify(t *testing.T) {
 	if err := s.Append(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Seq != 2 || r.Prev == "" {
-		t.Fatalf("first record got seq %d prev %q; want seq 2 after its texts entry", r.Seq, r.Prev)
+	if r.Seq != 3 || r.Prev == "" {
+		t.Fatalf("first record got seq %d prev %q; want seq 3 after the open checkpoint and its texts entry", r.Seq, r.Prev)
 	}
 	appendN(t, s, 1, 9)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	rep := verifyDir(t, dir)
-	// 1 texts + 10 decisions + the close checkpoint.
-	if rep.Entries != 12 || rep.Decisions != 10 || rep.Texts != 1 || rep.Checkpoints != 1 || rep.UnsignedTail != 0 {
+	// The open checkpoint, 1 texts, 10 decisions, the close checkpoint.
+	if rep.Entries != 13 || rep.Decisions != 10 || rep.Texts != 1 || rep.Checkpoints != 2 || rep.UnsignedTail != 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	lines := readLines(t, logFiles(t, dir)[0])
@@ -63,9 +63,10 @@ func TestCheckpointsEveryNRecords(t *testing.T) {
 	s := newTestSink(t, dir, func(c *FileConfig) { c.CheckpointEvery = 5 })
 	appendN(t, s, 0, 12)
 	rep := verifyDir(t, dir)
-	// texts + 4 decisions fill the first 5, then 5 more, then 3 unsigned.
-	if rep.Checkpoints != 2 || rep.UnsignedTail != 3 {
-		t.Fatalf("checkpoints %d, unsigned tail %d; want 2 and 3", rep.Checkpoints, rep.UnsignedTail)
+	// The open checkpoint, then texts + 4 decisions fill the first 5,
+	// then 5 more, then 3 unsigned.
+	if rep.Checkpoints != 3 || rep.UnsignedTail != 3 || rep.Policy == nil || rep.Policy.Every != 5 {
+		t.Fatalf("checkpoints %d, unsigned tail %d, policy %+v; want 3, 3 and every 5", rep.Checkpoints, rep.UnsignedTail, rep.Policy)
 	}
 }
 
@@ -80,18 +81,26 @@ func TestCheckpointAfterTheIntervalWhenEntriesWereAdded(t *testing.T) {
 	appendN(t, s, 0, 3)
 	clk.Add(9 * time.Minute)
 	tick()
-	if got := verifyDir(t, dir).Checkpoints; got != 0 {
-		t.Fatalf("%d checkpoints before the interval", got)
+	if got := verifyDir(t, dir).Checkpoints; got != 1 {
+		t.Fatalf("%d checkpoints before the interval, want the open checkpoint only", got)
 	}
 	clk.Add(time.Minute)
 	tick()
-	if got := verifyDir(t, dir).Checkpoints; got != 1 {
-		t.Fatalf("%d checkpoints after the interval, want 1", got)
+	if got := verifyDir(t, dir).Checkpoints; got != 2 {
+		t.Fatalf("%d checkpoints after the interval, want 2", got)
 	}
 	clk.Add(time.Hour)
 	tick()
-	if got := verifyDir(t, dir).Checkpoints; got != 1 {
-		t.Fatalf("%d checkpoints after an idle interval, want still 1", got)
+	if got := verifyDir(t, dir).Checkpoints; got != 2 {
+		t.Fatalf("%d checkpoints after an idle interval, want still 2", got)
+	}
+	// An Append after the interval with entries unsigned signs them first,
+	// without waiting for the tick.
+	appendN(t, s, 3, 1)
+	clk.Add(11 * time.Minute)
+	appendN(t, s, 4, 1)
+	if got := verifyDir(t, dir).Checkpoints; got != 3 {
+		t.Fatalf("%d checkpoints after an Append past the interval, want 3", got)
 	}
 }
 
@@ -237,14 +246,14 @@ func TestHandlesForOneDirectoryShareOneWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendN(t, neu, 4, 2) // still open after the old handle went
-	if n := verifyDir(t, dir).Checkpoints; n != 0 {
-		t.Fatalf("closing one handle wrote %d checkpoints", n)
+	if n := verifyDir(t, dir).Checkpoints; n != 1 {
+		t.Fatalf("closing one handle wrote %d checkpoints besides the open one", n-1)
 	}
 	if err := neu.Close(); err != nil {
 		t.Fatal(err)
 	}
 	rep := verifyDir(t, dir)
-	if rep.Decisions != 6 || rep.Checkpoints != 1 {
+	if rep.Decisions != 6 || rep.Checkpoints != 2 {
 		t.Fatalf("report %+v; want 6 decisions and the close checkpoint", rep)
 	}
 	if err := neu.Append(context.Background(), testRecord(9)); !errors.Is(err, ErrClosed) {

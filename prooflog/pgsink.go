@@ -39,6 +39,9 @@ type PGConfig struct {
 	Timeout time.Duration
 	// OnError receives errors of background work no Append returns.
 	OnError func(error)
+	// Witnesses and WitnessHooks mean what they mean in FileConfig.
+	Witnesses    []string
+	WitnessHooks WitnessHooks
 }
 
 // PGSink appends records to one hash chain in PostgreSQL shared by every
@@ -57,6 +60,7 @@ type PGSink struct {
 	key       *SigningKey
 	texts     map[string]bool
 	lastPrune time.Time
+	witnesses *witnessSet
 
 	nRecords, nEntries, nBatches, nCommits atomic.Uint64
 }
@@ -92,6 +96,11 @@ func NewPGSink(cfg PGConfig) (*PGSink, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultPGTimeout
+	}
+	for _, t := range cfg.Witnesses {
+		if err := CheckWitnessTarget(t); err != nil {
+			return nil, fmt.Errorf("postgresql proof log: %w", err)
+		}
 	}
 	s := &PGSink{cfg: cfg, table: t, now: time.Now, texts: map[string]bool{}}
 	s.c = newCommitter(s)
@@ -201,11 +210,13 @@ type pgRow struct {
 // pgTx is a chain transaction: the head and checkpoint state read under
 // the advisory lock, and the rows to insert.
 type pgTx struct {
-	tx      pgx.Tx
-	head    chainHead
-	sinceCP uint64
-	lastCP  time.Time
-	rows    []pgRow
+	tx        pgx.Tx
+	head      chainHead
+	sinceCP   uint64
+	lastCP    time.Time
+	lastCPAt  chainHead
+	announced [2]int64 // policy of the last checkpoint; -1 when unknown
+	rows      []pgRow
 }
 
 // begin opens a transaction holding the chain lock and reads the head.
@@ -229,12 +240,18 @@ func (s *PGSink) begin(ctx context.Context, conn *pgx.Conn) (*pgTx, error) {
 	}
 	t.head.time = at
 	var cpSeq uint64
-	err = tx.QueryRow(ctx, "SELECT seq, at FROM "+s.table.entries+" WHERE kind = 'checkpoint' ORDER BY seq DESC LIMIT 1").Scan(&cpSeq, &t.lastCP)
+	var cpLine []byte
+	t.announced = [2]int64{-1, -1}
+	err = tx.QueryRow(ctx, "SELECT seq, at, line FROM "+s.table.entries+" WHERE kind = 'checkpoint' ORDER BY seq DESC LIMIT 1").Scan(&cpSeq, &t.lastCP, &cpLine)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fail(fmt.Errorf("reading the last checkpoint: %w", err))
 	}
 	if err == nil {
 		t.sinceCP = t.head.seq - cpSeq
+		t.lastCPAt = chainHead{seq: cpSeq, hash: HashLine(cpLine)}
+		if e, err := ParseEntry(cpLine); err == nil && e.V >= 2 {
+			t.announced = [2]int64{int64(e.Checkpoint.Every), e.Checkpoint.IntervalMS}
+		}
 	} else {
 		t.sinceCP = t.head.seq
 	}
@@ -249,6 +266,8 @@ func (t *pgTx) add(e *Entry, at time.Time) error {
 	t.rows = append(t.rows, pgRow{e: e, line: line, hash: t.head.hash})
 	if e.Kind == KindCheckpoint {
 		t.sinceCP, t.lastCP = 0, e.time
+		t.lastCPAt = chainHead{seq: t.head.seq, hash: t.head.hash}
+		t.announced = [2]int64{int64(e.Checkpoint.Every), e.Checkpoint.IntervalMS}
 	} else {
 		t.sinceCP++
 	}
@@ -261,7 +280,52 @@ func (s *PGSink) addCheckpoint(ctx context.Context, t *pgTx, reason string, cut 
 		return err
 	}
 	now := s.now()
-	return t.add(checkpointEntry(t.head, now, reason, cut, key), now)
+	every, ms := policyOf(s.cfg.CheckpointEvery, s.cfg.CheckpointInterval)
+	return t.add(checkpointEntry(t.head, now, reason, cut, key, cpMeta{prev: t.lastCPAt, every: every, intervalMS: ms}), now)
+}
+
+// policy is the checkpoint policy this sink announces.
+func (s *PGSink) policy() [2]int64 {
+	every, ms := policyOf(s.cfg.CheckpointEvery, s.cfg.CheckpointInterval)
+	return [2]int64{int64(every), ms}
+}
+
+// due adds the checkpoints the policy asks for before more entries: when
+// the last one announced another policy, or the interval passed with
+// entries unsigned.
+func (s *PGSink) due(ctx context.Context, t *pgTx) error {
+	if t.announced != s.policy() {
+		return s.addCheckpoint(ctx, t, ReasonPolicy, nil)
+	}
+	if s.cfg.CheckpointInterval > 0 && t.sinceCP > 0 && !t.lastCP.IsZero() && s.now().Sub(t.lastCP) >= s.cfg.CheckpointInterval {
+		return s.addCheckpoint(ctx, t, ReasonInterval, nil)
+	}
+	return nil
+}
+
+// count adds a checkpoint once CheckpointEvery entries are unsigned.
+func (s *PGSink) count(ctx context.Context, t *pgTx) error {
+	if s.cfg.CheckpointEvery > 0 && t.sinceCP >= uint64(s.cfg.CheckpointEvery) {
+		return s.addCheckpoint(ctx, t, ReasonCount, nil)
+	}
+	return nil
+}
+
+// witness hands the transaction's checkpoints to the witnesses, after
+// COMMIT.
+func (s *PGSink) witness(t *pgTx) {
+	ws, err := witnessesFor(s.witnesses, s.cfg.Witnesses, func() WitnessHooks { return s.cfg.WitnessHooks })
+	if err != nil {
+		s.reportError(fmt.Errorf("proof log witnesses: %w", err))
+	}
+	s.witnesses = ws
+	var cps []witnessedCheckpoint
+	for _, r := range t.rows {
+		if r.e.Kind == KindCheckpoint {
+			cps = append(cps, witnessedCheckpoint{seq: r.e.Seq, hash: r.hash, line: r.line})
+		}
+	}
+	ws.send(cps)
 }
 
 // insertAndCommit copies the rows in and commits.
@@ -274,6 +338,7 @@ func (s *PGSink) insertAndCommit(ctx context.Context, t *pgTx) error {
 	}
 	s.nCommits.Add(1)
 	s.nEntries.Add(uint64(len(t.rows)))
+	s.witness(t)
 	return nil
 }
 
@@ -349,21 +414,25 @@ func (s *PGSink) commitBatch(ctx context.Context, batch []*appendReq) error {
 	seqs := make([]uint64, len(batch))
 	for i, req := range batch {
 		r := req.rec
+		if err := s.due(ctx, t); err != nil {
+			return err
+		}
 		if r.Texts != nil && !s.texts[r.TextsHash] && !have[r.TextsHash] {
 			if err := t.add(textsEntry(r.Texts, r.TextsHash), r.Time); err != nil {
 				return err
 			}
 			have[r.TextsHash] = true
+			if err := s.count(ctx, t); err != nil {
+				return err
+			}
 		}
 		prevs[i] = t.head.hash
 		if err := t.add(decisionEntry(r), r.Time); err != nil {
 			return err
 		}
 		seqs[i] = t.head.seq
-		if s.cfg.CheckpointEvery > 0 && t.sinceCP >= uint64(s.cfg.CheckpointEvery) {
-			if err := s.addCheckpoint(ctx, t, ReasonCount, nil); err != nil {
-				return err
-			}
+		if err := s.count(ctx, t); err != nil {
+			return err
 		}
 	}
 	if err := s.insertAndCommit(ctx, t); err != nil {
@@ -429,6 +498,10 @@ func (s *PGSink) tick() {
 }
 
 func (s *PGSink) shutdown() error {
+	defer func() {
+		s.witnesses.close()
+		s.witnesses = nil
+	}()
 	defer s.drop()
 	if s.conn == nil {
 		return nil

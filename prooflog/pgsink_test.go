@@ -126,8 +126,8 @@ func TestPGAppendsChainAndVerify(t *testing.T) {
 	if err := s.Append(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Seq != 2 {
-		t.Fatalf("first record seq %d, want 2 after its texts entry", r.Seq)
+	if r.Seq != 3 {
+		t.Fatalf("first record seq %d, want 3 after the policy checkpoint and its texts entry", r.Seq)
 	}
 	appendN(t, s, 1, 19)
 	if err := s.Close(); err != nil {

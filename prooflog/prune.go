@@ -115,7 +115,7 @@ func (w *fileWriter) prune(before time.Time) (*PruneReport, error) {
 	if len(remove) == 0 {
 		return rep, nil
 	}
-	buf, err := w.appendCheckpoint(nil, w.now(), ReasonPrune, &cut)
+	buf, err := w.appendCheckpoint(nil, w.now(), ReasonPrune, &cut, "")
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (s *PGSink) prune(ctx context.Context, before time.Time) (*PruneReport, err
 	}
 	tbl := s.table.entries
 	var firstNew, first *int64
-	if err := t.tx.QueryRow(ctx, "SELECT (SELECT min(seq) FROM "+tbl+" WHERE at >= $1), (SELECT min(seq) FROM "+tbl+")", before).Scan(&firstNew, &first); err != nil {
+	if err := t.tx.QueryRow(ctx, "SELECT (SELECT min(seq) FROM "+tbl+" WHERE at >= $1 AND kind <> 'checkpoint'), (SELECT min(seq) FROM "+tbl+")", before).Scan(&firstNew, &first); err != nil {
 		return nil, fmt.Errorf("finding the retention cut: %w", err)
 	}
 	cutSeq := t.head.seq
@@ -227,6 +227,7 @@ WHERE d.kind = 'decision' AND d.seq > $1 AND NOT EXISTS (
 		return nil, fmt.Errorf("committing retention: %w", err)
 	}
 	s.nEntries.Add(uint64(len(t.rows)))
+	s.witness(t)
 	rep.Cut = &Head{Seq: cut.seq, Hash: cut.hash}
 	rep.Checkpoint = &Head{Seq: t.head.seq, Hash: t.head.hash}
 	rep.RemovedEntries = tag.RowsAffected()

@@ -86,7 +86,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sig := ed25519.Sign(other.priv, e.Checkpoint.signedMessage(e.Time))
+				sig := ed25519.Sign(other.priv, e.Checkpoint.signedMessage(e.Time, e.V))
 				l[last] = bytes.Replace(l[last], []byte(e.Checkpoint.Sig), []byte(base64.StdEncoding.EncodeToString(sig)), 1)
 				return l
 			},
@@ -183,7 +183,7 @@ func TestVerifyAcrossFiles(t *testing.T) {
 			t.Fatalf("Verify = %v, want an unanchored start", err)
 		}
 	})
-	t.Run("a deleted last file is caught by a known head", func(t *testing.T) {
+	t.Run("a deleted last file is missing", func(t *testing.T) {
 		dir := buildLog(t, 30, small)
 		rep := verifyDir(t, dir)
 		files := logFiles(t, dir)
@@ -192,16 +192,13 @@ func TestVerifyAcrossFiles(t *testing.T) {
 		}
 		src, _ := OpenDir(dir)
 		opts := VerifyOptions{Keys: []PublicKey{testKey().Public()}}
-		got, err := Verify(context.Background(), src, opts)
-		if err != nil {
-			t.Fatalf("without a known head: %v", err)
-		}
-		if len(got.Warnings) == 0 {
-			t.Fatal("no warning that the log ends with a rotation checkpoint")
+		_, err := Verify(context.Background(), src, opts)
+		var ce *ChainError
+		if !errors.As(err, &ce) || ce.Kind != BreakMissingFile {
+			t.Fatalf("without a known head: %v, want a missing file", err)
 		}
 		opts.KnownHeads = []Head{*rep.LastCheckpoint}
 		_, err = Verify(context.Background(), src, opts)
-		var ce *ChainError
 		if !errors.As(err, &ce) || ce.Kind != BreakDeleted {
 			t.Fatalf("Verify with the last checkpoint as a known head = %v, want a deletion", err)
 		}
