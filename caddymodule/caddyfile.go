@@ -42,7 +42,6 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    necessary       <url-pattern...>
 //	    rules_file      <path...>
 //	    no_default_rules
-//	    no_catalogue
 //	    strip           <category...>
 //	    unknown_scripts allow|block
 //	    request_cookies strip|keep
@@ -92,6 +91,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	// Where the languages and the first text line are, for the errors
+	// only the whole block shows (see checkBannerTexts).
+	var languagesAt, textAt string
 	for d.NextBlock(0) {
 		switch d.Val() {
 		case "prefix":
@@ -138,6 +140,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) == 0 {
 				return d.ArgErr()
 			}
+			for _, path := range args {
+				if _, err := checkRulesFile(path); err != nil {
+					return d.Errf("%v", err)
+				}
+			}
 			h.RulesFiles = append(h.RulesFiles, args...)
 
 		case "no_default_rules":
@@ -145,12 +152,6 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.NoDefaultRules = true
-
-		case "no_catalogue":
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-			h.NoCatalogue = true
 
 		case "strip":
 			args := d.RemainingArgs()
@@ -239,6 +240,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) == 0 {
 				return d.ArgErr()
 			}
+			for i, secret := range args {
+				if err := checkLiteralSecret(secret); err != nil {
+					return d.Errf("previous_secrets: secret %d %v", i+1, err)
+				}
+			}
 			h.PreviousSecrets = append(h.PreviousSecrets, args...)
 
 		case "lifetime", "reject_lifetime":
@@ -265,11 +271,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.Languages = append(h.Languages, args...)
+			languagesAt = fmt.Sprintf("%s:%d", d.File(), d.Line())
 
 		case "text":
 			args := d.RemainingArgs()
 			if len(args) != 3 {
 				return d.Errf("text takes a language, a text key and the text, e.g. text nl title \"Cookies\"")
+			}
+			if err := checkTextKey(args[0], args[1]); err != nil {
+				return d.Errf("%v", err)
+			}
+			if textAt == "" {
+				textAt = fmt.Sprintf("%s:%d", d.File(), d.Line())
 			}
 			if h.Texts == nil {
 				h.Texts = make(map[string]map[string]string)
@@ -328,6 +341,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unknown cookie_consent option %q", d.Val())
 		}
 	}
+	if err := checkBannerTexts(h.Categories, h.Languages, h.Texts, h.PolicyChange); err != nil {
+		at := languagesAt
+		if at == "" || strings.HasPrefix(err.Error(), "texts") && textAt != "" {
+			at = textAt
+		}
+		return fmt.Errorf("cookie_consent: %w, at %s", err, at)
+	}
 	return nil
 }
 
@@ -345,6 +365,9 @@ func (h *Handler) setStringOption(opt, val string) error {
 		}
 		h.CookieDomain = strings.TrimPrefix(val, ".")
 	case "secret":
+		if err := checkLiteralSecret(val); err != nil {
+			return err
+		}
 		h.Secret = val
 	case "policy_version":
 		if len(val) > consent.MaxPolicyVersionLen {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -62,14 +61,8 @@ type Handler struct {
 	// embedded defaults (see README), consulted after Rules.
 	RulesFiles []string `json:"rules_files,omitempty"`
 
-	// NoDefaultRules leaves out the embedded default rules: the curated
-	// rules and the generated catalogue.
+	// NoDefaultRules leaves out the embedded default rules.
 	NoDefaultRules bool `json:"no_default_rules,omitempty"`
-
-	// NoCatalogue leaves out the generated catalogue of tracker hosts and
-	// cookies (third-party-web, Open Cookie Database) and keeps the
-	// curated rules.
-	NoCatalogue bool `json:"no_catalogue,omitempty"`
 
 	// Strip lists categories whose elements are removed from pages instead
 	// of being kept inert until accepted, e.g. for a category the site
@@ -335,15 +328,15 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 	}
 	if h.Secret != "" {
 		secret := repl.ReplaceKnown(h.Secret, "")
-		if len(secret) < 32 {
-			return fmt.Errorf("secret: at least 32 bytes are needed (got %d after placeholders); generate one with: openssl rand -base64 32", len(secret))
+		if len(secret) < minSecretLen {
+			return shortSecretError("secret", h.Secret, len(secret))
 		}
 		h.secrets.static = []byte(secret)
 	}
 	for i, p := range h.PreviousSecrets {
 		secret := repl.ReplaceKnown(p, "")
-		if len(secret) < 32 {
-			return fmt.Errorf("previous secret %d: at least 32 bytes are needed", i+1)
+		if len(secret) < minSecretLen {
+			return shortSecretError(fmt.Sprintf("previous_secrets: secret %d", i+1), p, len(secret))
 		}
 		h.secrets.previous = append(h.secrets.previous, []byte(secret))
 	}
@@ -400,22 +393,18 @@ func (h *Handler) ruleFiles() ([]*rules.File, error) {
 		files = append(files, siteRules(h.Rules))
 	}
 	for _, path := range h.RulesFiles {
-		data, err := os.ReadFile(path)
+		f, err := checkRulesFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("reading rules file: %w", err)
-		}
-		f, err := rules.ParseFile(data)
-		if err != nil {
-			return nil, fmt.Errorf("rules file %s: %w", path, err)
+			return nil, err
 		}
 		files = append(files, f)
 	}
 	if !h.NoDefaultRules {
-		def, err := rules.DefaultFiles(!h.NoCatalogue)
+		def, err := rules.DefaultFile()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("embedded default rules: %w", err)
 		}
-		files = append(files, def...)
+		files = append(files, def)
 	}
 	return files, nil
 }
