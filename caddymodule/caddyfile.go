@@ -42,6 +42,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    necessary       <url-pattern...>
 //	    rules_file      <path...>
 //	    no_default_rules
+//	    no_catalogue
 //	    strip           <category...>
 //	    unknown_scripts allow|block
 //	    request_cookies strip|keep
@@ -152,6 +153,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.NoDefaultRules = true
+
+		case "no_catalogue":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.NoCatalogue = true
 
 		case "strip":
 			args := d.RemainingArgs()

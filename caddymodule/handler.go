@@ -61,8 +61,14 @@ type Handler struct {
 	// embedded defaults (see README), consulted after Rules.
 	RulesFiles []string `json:"rules_files,omitempty"`
 
-	// NoDefaultRules leaves out the embedded default rules.
+	// NoDefaultRules leaves out the embedded default rules: the curated
+	// rules and the generated catalogue.
 	NoDefaultRules bool `json:"no_default_rules,omitempty"`
+
+	// NoCatalogue leaves out the generated catalogue of tracker hosts and
+	// cookies (third-party-web, Open Cookie Database) and keeps the
+	// curated rules.
+	NoCatalogue bool `json:"no_catalogue,omitempty"`
 
 	// Strip lists categories whose elements are removed from pages instead
 	// of being kept inert until accepted, e.g. for a category the site
@@ -400,11 +406,11 @@ func (h *Handler) ruleFiles() ([]*rules.File, error) {
 		files = append(files, f)
 	}
 	if !h.NoDefaultRules {
-		def, err := rules.DefaultFile()
+		def, err := rules.DefaultFiles(!h.NoCatalogue)
 		if err != nil {
-			return nil, fmt.Errorf("embedded default rules: %w", err)
+			return nil, err
 		}
-		files = append(files, def)
+		files = append(files, def...)
 	}
 	return files, nil
 }
