@@ -1,10 +1,10 @@
 package caddymodule
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/transform"
 
 	"github.com/consentgate/consentgate/cookies"
+	"github.com/consentgate/consentgate/mimesniff"
 	"github.com/consentgate/consentgate/rewrite"
 )
 
@@ -41,14 +42,16 @@ type responseWriter struct {
 	closers    []io.Closer
 	rw         *rewrite.Rewriter
 	err        error
+	held       []byte        // body bytes held while they decide the type
 	markup     *[]byte       // the banner markup's buffer, from markupPool
 	spent      time.Duration // in the rewriter
 	bytesIn    int
 }
 
 // WriteHeader records the status. The header is written downstream at once,
-// unless the response needs its first bytes sniffed: no Content-Type and a
-// status with content.
+// unless the browser would sniff the body (no usable Content-Type, no
+// nosniff) and the status carries one: then the header waits until the
+// first bytes decide, as the browser's own decision waits for them.
 func (w *responseWriter) WriteHeader(status int) {
 	if w.decided {
 		return
@@ -61,19 +64,83 @@ func (w *responseWriter) WriteHeader(status int) {
 		return
 	}
 	w.status = status
-	if w.Header().Get("Content-Type") != "" || !bodyAllowed(w.r.Method, status) {
-		w.decide(nil)
+	if !w.sniffing() {
+		w.decide()
 	}
 }
 
-// isHTML reports whether a Content-Type is HTML or XHTML, without the
-// allocations of parsing its parameters.
-func isHTML(ct string) bool {
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
+// sniffing reports whether the browser will sniff this response's body
+// to decide its type, so the gateway must do the same before deciding.
+func (w *responseWriter) sniffing() bool {
+	if !bodyAllowed(w.r.Method, w.status) {
+		return false
 	}
-	ct = strings.TrimSpace(ct)
-	return strings.EqualFold(ct, "text/html") || strings.EqualFold(ct, "application/xhtml+xml")
+	h := w.Header()
+	_, nav := mimesniff.ForNavigation(h["Content-Type"], h["X-Content-Type-Options"])
+	return nav == mimesniff.Sniff
+}
+
+// maxSniffHold bounds the (possibly compressed) bytes held back while the
+// first SniffLen decoded bytes of a body of unknown type arrive.
+const maxSniffHold = 64 << 10
+
+// sniff reports what the held bytes say a browser will render the body
+// as. Compressed bodies are sniffed on their decoded bytes, as browsers
+// do. With eof the body is complete.
+func (w *responseWriter) sniff(eof bool) mimesniff.Sniffed {
+	first := w.held
+	if enc := contentCoding(w.Header()); enc != "" {
+		open, ok := decodableEncodings[enc]
+		if !ok {
+			return mimesniff.SniffedOther // the browser cannot decode it either
+		}
+		dec, err := open(bytes.NewReader(w.held))
+		if err != nil {
+			if eof || len(w.held) >= maxSniffHold {
+				return mimesniff.SniffedOther
+			}
+			return mimesniff.NeedMore
+		}
+		buf := make([]byte, mimesniff.SniffLen)
+		n, _ := io.ReadFull(dec, buf)
+		if c, ok := dec.(io.Closer); ok {
+			_ = c.Close()
+		}
+		first = buf[:n]
+	}
+	return mimesniff.SniffHTML(first, eof || len(w.held) >= maxSniffHold)
+}
+
+// settleSniffed takes the decision once the held bytes told the type, and
+// writes them on.
+func (w *responseWriter) settleSniffed(v mimesniff.Sniffed) error {
+	h := w.Header()
+	if v == mimesniff.SniffedHTML {
+		// What the browser would have computed: say it, so the rewritten
+		// body (whose first bytes may differ) is not sniffed again.
+		h.Set("Content-Type", "text/html")
+	} else {
+		// The browser sniffs the untouched bytes itself; keep net/http
+		// from sniffing them into a type of its own.
+		h["Content-Type"] = nil
+	}
+	w.decide()
+	held := w.held
+	w.held = nil
+	if len(held) == 0 {
+		return nil
+	}
+	_, err := w.writeDecided(held)
+	return err
+}
+
+// contentCoding returns the response's content coding, "" for none.
+func contentCoding(h http.Header) string {
+	enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
+	if enc == "identity" {
+		enc = ""
+	}
+	return enc
 }
 
 func bodyAllowed(method string, status int) bool {
@@ -86,8 +153,28 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		if w.status == 0 {
 			w.status = http.StatusOK
 		}
-		w.decide(p)
+		if !w.sniffing() {
+			w.decide()
+		} else {
+			if len(p) == 0 {
+				return 0, nil
+			}
+			w.held = append(w.held, p...)
+			v := w.sniff(false)
+			if v == mimesniff.NeedMore {
+				return len(p), nil
+			}
+			if err := w.settleSniffed(v); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
 	}
+	return w.writeDecided(p)
+}
+
+// writeDecided writes p once the decision is taken.
+func (w *responseWriter) writeDecided(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -123,11 +210,13 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 
 // ReadFrom keeps sendfile for responses that pass through.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.decided && w.Header().Get("Content-Type") != "" {
+	if !w.decided {
 		if w.status == 0 {
 			w.status = http.StatusOK
 		}
-		w.decide(nil)
+		if !w.sniffing() {
+			w.decide()
+		}
 	}
 	if w.decided && !w.rewriting && !w.reportOnly && !w.swallow && w.err == nil {
 		n, err := w.ResponseWriterWrapper.ReadFrom(r)
@@ -143,13 +232,15 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 type writerOnly struct{ io.Writer }
 
 // FlushError flushes what the rewriter has written. Content still held for
-// inspection (an inline script cut by the flush) follows with later writes.
+// inspection (an inline script cut by the flush) follows with later writes;
+// so does the header of a body whose type its first bytes will decide
+// (reverse_proxy flushes the header of a streamed response at once).
 func (w *responseWriter) FlushError() error {
 	if !w.decided {
-		if w.status == 0 {
-			return nil // nothing to flush before there is a status
+		if w.status == 0 || w.sniffing() {
+			return nil // nothing to flush yet
 		}
-		w.decide(nil)
+		w.decide()
 	}
 	if w.rewriting && w.rw != nil {
 		if err := w.rw.Flush(); err != nil {
@@ -163,15 +254,21 @@ func (w *responseWriter) FlushError() error {
 // Close finishes the body: it writes out what the rewriter still holds. It
 // must be called once the next handler returned.
 func (w *responseWriter) Close() error {
+	var errs []error
 	if !w.decided && w.status != 0 {
-		w.decide(nil)
+		if w.sniffing() {
+			if err := w.settleSniffed(w.sniff(true)); err != nil {
+				errs = append(errs, err)
+			}
+		} else {
+			w.decide()
+		}
 	}
 	if !w.decided {
 		// The handler wrote nothing: net/http sends the header as it is
 		// once we return, so its cookies are filtered here.
 		w.filterCookies()
 	}
-	var errs []error
 	start := time.Now()
 	for _, c := range w.closers {
 		if err := c.Close(); err != nil {
@@ -203,19 +300,20 @@ func (w *responseWriter) Close() error {
 	return errors.Join(errs...)
 }
 
-// decide takes the rewrite decision for the response and writes the header.
-// first holds the first body bytes, if any, for sniffing.
-func (w *responseWriter) decide(first []byte) {
+// decide takes the rewrite decision for the response and writes the
+// header. A body the browser sniffs has been sniffed by now, and its
+// Content-Type set to what the browser computes.
+func (w *responseWriter) decide() {
 	w.decided = true
 	h := w.Header()
 	w.filterLinks()
 	w.filterCookies()
-
-	ct := h.Get("Content-Type")
-	if ct == "" && len(first) > 0 && bodyAllowed(w.r.Method, w.status) {
-		ct = http.DetectContentType(first)
-		h.Set("Content-Type", ct)
+	if _, typed := h["Content-Type"]; !typed {
+		// net/http would sniff a type of its own, ignoring nosniff and
+		// turning a body the browser shows as text into HTML it renders.
+		h["Content-Type"] = nil
 	}
+
 	if w.status == http.StatusNotModified {
 		// A 304 (which often lacks a Content-Type) stands for the
 		// representation the client holds. When that was a page we
@@ -227,20 +325,17 @@ func (w *responseWriter) decide(first []byte) {
 		w.ResponseWriter.WriteHeader(w.status)
 		return
 	}
-	if !isHTML(ct) || w.v.excluded {
+	mt, nav := mimesniff.ForNavigation(h["Content-Type"], h["X-Content-Type-Options"])
+	if nav != mimesniff.Render || !(mt.IsHTML() || mt.IsXHTML()) || w.v.excluded {
 		w.ResponseWriter.WriteHeader(w.status)
 		return
 	}
-	mediaType, params, _ := mime.ParseMediaType(ct)
 	if w.status == http.StatusPartialContent {
 		w.ResponseWriter.WriteHeader(w.status)
 		return
 	}
 
-	enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
-	if enc == "identity" {
-		enc = ""
-	}
+	enc := contentCoding(h)
 	open, decodable := decodableEncodings[enc]
 	if enc != "" && !decodable {
 		w.failClosed(fmt.Sprintf("upstream sent HTML with content encoding %q, which the consent gateway cannot decode", enc))
@@ -252,7 +347,8 @@ func (w *responseWriter) decide(first []byte) {
 		w.ResponseWriter.WriteHeader(w.status)
 		if bodyAllowed(w.r.Method, w.status) {
 			w.reportOnly = true
-			w.pipeline = w.buildPipeline(io.Discard, open, enc, params["charset"])
+			charset, _ := mt.Param("charset")
+			w.pipeline = w.buildPipeline(io.Discard, open, enc, charset)
 		}
 		return
 	}
@@ -263,10 +359,14 @@ func (w *responseWriter) decide(first []byte) {
 	if enc != "" {
 		h.Del("Content-Encoding")
 	}
-	charset := params["charset"]
+	charset, _ := mt.Param("charset")
 	if charset != "" && needsTranscoding(charset) {
-		params["charset"] = "utf-8"
-		h.Set("Content-Type", mime.FormatMediaType(mediaType, params))
+		for i := range mt.Params {
+			if mt.Params[i].Name == "charset" {
+				mt.Params[i].Value = "utf-8"
+			}
+		}
+		h.Set("Content-Type", mt.String())
 	}
 	w.markVariant(h)
 	markPrivate(h)
