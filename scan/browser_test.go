@@ -110,7 +110,7 @@ func TestBrowserScanClassifiesTheFixtureSite(t *testing.T) {
 		{KindInlineScript, "meta-pixel", "marketing"},
 		{KindIframe, "youtube", "marketing"},
 		{KindScript, "cdn.unknown-tracker.test", "unclassified"},
-		{KindCookie, "visitor_id", "unclassified"},
+		{KindCookie, "cgtest_visitor", "unclassified"},
 		{KindCookie, "_ga", "statistics"},
 		{KindPreconnect, "google-fonts", "preferences"},
 	} {

@@ -44,7 +44,11 @@ func (c *classifier) resource(kind Kind, u *url.URL) (observation, bool) {
 	if kind == KindPreconnect {
 		raw = "" // only the host is meaningful
 	}
-	return observation{kind: kind, vendor: v, host: h, url: truncate(raw, 512), thirdParty: third}, true
+	o := observation{kind: kind, vendor: v, host: h, url: truncate(raw, 512), thirdParty: third}
+	if v != nil {
+		o.category = v.Category
+	}
+	return o, true
 }
 
 // inline returns one observation per vendor whose inline signature occurs
@@ -55,7 +59,7 @@ func (c *classifier) inline(body []byte) []observation {
 	c.rs.ScanInline(body, 0, func(v *rules.Vendor) {
 		if !seen[v] {
 			seen[v] = true
-			out = append(out, observation{kind: KindInlineScript, vendor: v})
+			out = append(out, observation{kind: KindInlineScript, vendor: v, category: v.Category})
 		}
 	})
 	return out
@@ -66,7 +70,7 @@ func (c *classifier) cookie(ck Cookie) observation {
 	o := observation{kind: KindCookie, cookie: &ck, host: strings.TrimPrefix(ck.Domain, ".")}
 	o.thirdParty = o.host != "" && c.thirdParty(o.host)
 	if r := c.rs.MatchCookie(ck.Name); r != nil {
-		o.vendor = r.Vendor
+		o.vendor, o.category = r.Vendor, r.Category()
 	}
 	return o
 }

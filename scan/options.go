@@ -122,11 +122,11 @@ func (o Options) withDefaults() (*settings, error) {
 		s.Settle = DefaultSettle
 	}
 	if s.Rules == nil {
-		f, err := rules.DefaultFile()
+		files, err := rules.DefaultFiles(true)
 		if err != nil {
 			return nil, fmt.Errorf("loading the default rules: %w", err)
 		}
-		rs, err := rules.Compile(rules.AllSet, f)
+		rs, err := rules.Compile(rules.AllSet, files...)
 		if err != nil {
 			return nil, fmt.Errorf("compiling the default rules: %w", err)
 		}

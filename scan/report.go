@@ -71,6 +71,10 @@ type Finding struct {
 	// vendor; empty when unclassified.
 	VendorID string `json:"vendor_id,omitempty"`
 	Vendor   string `json:"vendor,omitempty"`
+	// Catalogue says the vendor is known only from the generated
+	// catalogue (third-party-web, Open Cookie Database), not from rules
+	// written from the vendor's documentation.
+	Catalogue bool `json:"catalogue,omitempty"`
 	// Hosts are the hosts the requests went to (none for inline scripts;
 	// the cookie's domain for cookies), sorted.
 	Hosts []string `json:"hosts,omitempty"`
@@ -167,9 +171,10 @@ type PageError struct {
 // observation is one finding on one page, before aggregation.
 type observation struct {
 	kind       Kind
-	vendor     *rules.Vendor // nil: unclassified
-	host       string        // resources: the request's host; cookies: the domain
-	url        string        // resources: the URL requested
+	vendor     *rules.Vendor  // nil: unclassified
+	category   rules.Category // the matching rule's, when vendor is set
+	host       string         // resources: the request's host; cookies: the domain
+	url        string         // resources: the URL requested
 	thirdParty bool
 	cookie     *Cookie
 }
@@ -216,9 +221,10 @@ func (a *aggregate) add(page string, o observation) {
 			urls:  make(map[string]bool),
 		}
 		if o.vendor != nil {
-			e.cat = o.vendor.Category
-			e.f.Category = o.vendor.Category.String()
+			e.cat = o.category
+			e.f.Category = o.category.String()
 			e.f.VendorID, e.f.Vendor = o.vendor.ID, o.vendor.Name
+			e.f.Catalogue = o.vendor.Catalogue
 		}
 		if o.cookie != nil {
 			c := *o.cookie

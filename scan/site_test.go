@@ -61,6 +61,7 @@ var sitePages = map[string]string{
 <a href="/">home</a> <a href="/deep1">deeper</a></body></html>`,
 	"/b": `<html><body><iframe width="560" height="315" src="http://www.youtube.com:{P}/embed/dQw4w9WgXcQ"></iframe>
 <script src="http://cdn.unknown-tracker.test:{P}/t.js"></script>
+<script src="http://cdn.mxpnl.com:{P}/libs/mixpanel-2-latest.min.js"></script>
 <a href="/">home</a></body></html>`,
 	"/hop":         `<html><body><a href="/away">away</a></body></html>`,
 	"/loop-a":      `<html><body><a href="/loop-b">to B</a></body></html>`,
@@ -183,7 +184,8 @@ func (ts *testSite) serveSite(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/":
 		http.SetCookie(w, &http.Cookie{Name: "_ga", Value: "GA1.1." + secret, Domain: "site.test", Path: "/", MaxAge: 63072000})
-		http.SetCookie(w, &http.Cookie{Name: "visitor_id", Value: secret, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: "cgtest_visitor", Value: secret, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: "mp_0123abcd_mixpanel", Value: secret, Path: "/"})
 	case "/slow":
 		select {
 		case ts.slowHit <- struct{}{}:

@@ -75,7 +75,9 @@ func TestStaticScanClassifiesTrackersAndCookies(t *testing.T) {
 		{"self-hosted matomo.js, first party but known", KindScript, "matomo", "statistics", "Matomo", false, "site.test"},
 		{"preconnect to Google Fonts", KindPreconnect, "google-fonts", "preferences", "Google Fonts", true, "fonts.gstatic.com"},
 		{"_ga cookie", KindCookie, "_ga", "statistics", "Google Analytics", false, "site.test"},
-		{"unknown cookie", KindCookie, "visitor_id", "unclassified", "", false, "site.test"},
+		{"unknown cookie", KindCookie, "cgtest_visitor", "unclassified", "", false, "site.test"},
+		{"script of a vendor only the catalogue knows", KindScript, "mixpanel", "statistics", "Mixpanel", true, "cdn.mxpnl.com"},
+		{"cookie only the catalogue knows", KindCookie, "mp_0123abcd_mixpanel", "statistics", "Mixpanel", false, "site.test"},
 		{"cookie set by a redirect", KindCookie, "moved_from", "unclassified", "", false, "site.test"},
 	}
 	for _, tt := range tests {
@@ -96,6 +98,38 @@ func TestStaticScanClassifiesTrackersAndCookies(t *testing.T) {
 		})
 	}
 
+	t.Run("catalogue findings say so, curated ones do not", func(t *testing.T) {
+		if f := findFinding(rep, KindScript, "mixpanel"); f == nil || !f.Catalogue {
+			t.Errorf("Mixpanel finding %+v: want catalogue set", f)
+		}
+		if f := findFinding(rep, KindScript, "google-analytics"); f == nil || f.Catalogue {
+			t.Errorf("Google Analytics finding %+v: want catalogue unset", f)
+		}
+		var table bytes.Buffer
+		if err := rep.WriteTable(&table); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(table.String(), "Mixpanel (catalogue)") {
+			t.Errorf("the table does not mark the catalogue vendor:\n%s", table.String())
+		}
+	})
+	t.Run("the Caddyfile snippet proposes rules only for what neither tier knows", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := rep.WriteCaddyfile(&b); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, known := range []string{"mxpnl.com", "mp_0123abcd_mixpanel", "googletagmanager", "_ga"} {
+			if strings.Contains(out, known) {
+				t.Errorf("the snippet proposes a rule for %s, which a tier knows:\n%s", known, out)
+			}
+		}
+		for _, unknown := range []string{"cdn.unknown-tracker.test", "cgtest_visitor"} {
+			if !strings.Contains(out, unknown) {
+				t.Errorf("the snippet lacks %s, which no tier knows:\n%s", unknown, out)
+			}
+		}
+	})
 	t.Run("first-party files no rule knows are not reported", func(t *testing.T) {
 		for _, f := range rep.Findings {
 			for _, u := range f.ExampleURLs {
@@ -121,10 +155,10 @@ func TestStaticScanClassifiesTrackersAndCookies(t *testing.T) {
 		}
 	})
 	t.Run("cookie attributes are recorded without the value", func(t *testing.T) {
-		f := findFinding(rep, KindCookie, "visitor_id")
+		f := findFinding(rep, KindCookie, "cgtest_visitor")
 		c := f.Cookie
 		if c == nil || !c.HTTPOnly || c.SameSite != "Lax" || !c.HostOnly || c.Path != "/" || !c.Session || c.Source != "set-cookie" {
-			t.Errorf("visitor_id cookie = %+v", c)
+			t.Errorf("cgtest_visitor cookie = %+v", c)
 		}
 		ga := findFinding(rep, KindCookie, "_ga").Cookie
 		if ga.MaxAge == nil || *ga.MaxAge != 63072000 || ga.Domain != ".site.test" || ga.HostOnly || ga.Session {

@@ -47,8 +47,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 				unclassified++
 			}
 			vendor := f.Vendor
-			if vendor == "" {
+			switch {
+			case vendor == "":
 				vendor = "-"
+			case f.Catalogue:
+				vendor += " (catalogue)"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", cat, f.Kind, clean(vendor), clean(what(f)), f.Pages, r.seenOn(f))
 		}
