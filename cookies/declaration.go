@@ -193,13 +193,16 @@ func (d *Declaration) rows() []row {
 	for _, name := range d.Always {
 		cookies[name] = cookies[name]
 	}
-	// Cookies of vendors on the pages, as their rules describe them.
-	for _, v := range d.Rules.Vendors() {
-		if !vendors[v.ID] {
-			continue
-		}
-		for _, c := range v.Cookies {
-			add(row{name: c.Pattern, vendor: v.Name, purpose: c.Purpose, lifetime: c.Lifetime, category: v.Category})
+	// Cookies of vendors on the pages, as their rules describe them: the
+	// curated vendors' first, then the catalogue's.
+	for _, vs := range [][]*rules.Vendor{d.Rules.Vendors(), d.Rules.CatalogueVendors()} {
+		for _, v := range vs {
+			if !vendors[v.ID] {
+				continue
+			}
+			for _, c := range v.Cookies {
+				add(row{name: c.Pattern, vendor: v.Name, purpose: c.Purpose, lifetime: c.Lifetime, category: c.Category()})
+			}
 		}
 	}
 	// Cookies seen, by their rule or as unclassified.
