@@ -1,0 +1,199 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+
+	"github.com/consentgate/consentgate/internal/testenv"
+)
+
+// productionEnv is the environment the configs of README's Production
+// section read through {env.…} placeholders.
+func productionEnv(t *testing.T) {
+	t.Setenv("CONSENTGATE_SECRET", "a shared secret of at least thirty-two bytes")
+	t.Setenv("CONSENTGATE_PG_DSN", "postgres://consentgate_gw:pw@db.internal:5432/consentgate?sslmode=verify-full")
+}
+
+// validateCaddyfile adapts and validates a config as `caddy validate`
+// does, which provisions every module.
+func validateCaddyfile(t *testing.T, name string, data []byte) error {
+	t.Helper()
+	cfgJSON, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(data, map[string]any{"filename": name})
+	if err != nil {
+		return err
+	}
+	var cfg caddy.Config
+	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return caddy.Validate(&cfg)
+}
+
+// TestProductionConfigsValidate: every config README's Production section
+// shows is in configs/production and validates.
+func TestProductionConfigsValidate(t *testing.T) {
+	files, err := filepath.Glob("../configs/production/*.Caddyfile")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("production configs: %v %v", files, err)
+	}
+	productionEnv(t)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := validateCaddyfile(t, filepath.Base(f), data); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestClusterConfigWithoutItsSecretFails: an instance started without the
+// shared secret in its environment refuses to start, naming the variable,
+// instead of signing cookies the other instances reject.
+func TestClusterConfigWithoutItsSecretFails(t *testing.T) {
+	data, err := os.ReadFile("../configs/production/cluster.Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	productionEnv(t)
+	t.Setenv("CONSENTGATE_SECRET", "")
+	err = validateCaddyfile(t, "cluster.Caddyfile", data)
+	if err == nil || !strings.Contains(err.Error(), "is CONSENTGATE_SECRET set") {
+		t.Fatalf("validated without CONSENTGATE_SECRET: %v", err)
+	}
+}
+
+// TestLoadBalancerConfigRuns runs configs/production/load-balancer.Caddyfile
+// (on a free port, in front of a test upstream) as the balancer would
+// reach it: the visitor's https origin is accepted, the cookie is Secure.
+func TestLoadBalancerConfigRuns(t *testing.T) {
+	data, err := os.ReadFile("../configs/production/load-balancer.Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html><head></head><body>the shop</body></html>")
+	}))
+	t.Cleanup(up.Close)
+	port := testenv.FreePort(t)
+	cf := string(data)
+	for old, repl := range map[string]string{
+		"http://example.com {":         fmt.Sprintf("http://example.com:%d {\n\tbind 127.0.0.1", port),
+		"reverse_proxy 10.0.1.20:8080": "reverse_proxy " + strings.TrimPrefix(up.URL, "http://"),
+		"\tauto_https off\n":           fmt.Sprintf("\tauto_https off\n\tadmin off\n\tstorage file_system %s\n", t.TempDir()),
+		"\t\tpolicy_url /privacy/\n":   fmt.Sprintf("\t\tpolicy_url /privacy/\n\t\tproof_log {\n\t\t\tdir %s\n\t\t}\n", t.TempDir()),
+	} {
+		if !strings.Contains(cf, old) {
+			t.Fatalf("the config no longer has %q", old)
+		}
+		cf = strings.Replace(cf, old, repl, 1)
+	}
+	cfgJSON, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Load(cfgJSON, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	req, _ := http.NewRequest("GET", base+"/", nil)
+	req.Host = "example.com"
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	resp, err := client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "the shop") || !strings.Contains(string(page), "/.well-known/consent/") {
+		t.Fatalf("page through the balancer config lacks the banner: %d %s", resp.StatusCode, page)
+	}
+
+	req, _ = http.NewRequest("POST", base+"/.well-known/consent/consent", strings.NewReader(`{"action":"reject_all"}`))
+	req.Host = "example.com"
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "https://example.com")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	resp, err = client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("decision from https://example.com through the balancer: %d %s", resp.StatusCode, body)
+	}
+	var secure bool
+	for _, c := range resp.Cookies() {
+		if c.Name == DefaultCookieName {
+			secure = c.Secure
+		}
+	}
+	if !secure {
+		t.Errorf("the consent cookie is not Secure behind the balancer: %v", resp.Header["Set-Cookie"])
+	}
+}
+
+// TestDemoListensOnLoopbackOnly: the demo in the root Caddyfile is not
+// reachable from the network.
+func TestDemoListensOnLoopbackOnly(t *testing.T) {
+	data, err := os.ReadFile("../Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgJSON, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(data, map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Admin struct {
+			Listen string `json:"listen"`
+		} `json:"admin"`
+		Apps struct {
+			HTTP struct {
+				Servers map[string]struct {
+					Listen []string `json:"listen"`
+				} `json:"servers"`
+			} `json:"http"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for _, s := range cfg.Apps.HTTP.Servers {
+		addrs = append(addrs, s.Listen...)
+	}
+	if len(addrs) == 0 {
+		t.Fatal("no listeners")
+	}
+	for _, a := range append(addrs, cfg.Admin.Listen) {
+		host, _, err := net.SplitHostPort(strings.TrimPrefix(a, "tcp/"))
+		if err != nil {
+			t.Fatalf("listener %q: %v", a, err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			t.Errorf("the demo listens on %q, beyond loopback", a)
+		}
+	}
+}
