@@ -50,10 +50,10 @@ type Checkpoint struct {
 	Every      int    `json:"every,omitempty"`
 	IntervalMS int64  `json:"interval_ms,omitempty"`
 	CutSeq     uint64 `json:"cut_seq,omitempty"`
-	CutHash  string `json:"cut_hash,omitempty"`
-	KeyID    string `json:"key_id"`
-	Alg      string `json:"alg"`
-	Sig      string `json:"sig"`
+	CutHash    string `json:"cut_hash,omitempty"`
+	KeyID      string `json:"key_id"`
+	Alg        string `json:"alg"`
+	Sig        string `json:"sig"`
 }
 
 // signedMessage is what the signature covers, one "name=value" per line:

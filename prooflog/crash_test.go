@@ -127,7 +127,7 @@ func TestCrashesLoseNoAcknowledgedRecord(t *testing.T) {
 				seq, _ := strconv.ParseUint(f[2], 10, 64)
 				acked[f[1]] = seq
 				n++
-			} else if f[0] == "err" {
+			} else if len(f) > 0 && f[0] == "err" {
 				t.Errorf("round %d: child append failed: %s", round, l)
 			}
 		}

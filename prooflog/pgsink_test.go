@@ -134,7 +134,8 @@ func TestPGAppendsChainAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := verifyPG(t, dsn, table)
-	if rep.Decisions != 20 || rep.Texts != 1 || rep.Checkpoints != 5 || rep.UnsignedTail != 0 {
+	// The policy checkpoint first, one every 5 entries, the close one.
+	if rep.Decisions != 20 || rep.Texts != 1 || rep.Checkpoints != 6 || rep.UnsignedTail != 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	var version int
@@ -261,12 +262,13 @@ func TestPGPruneCarriesTextsForwardAndLeavesASignedCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// texts (seq 1) and decisions 0..5 (seq 2..7) go.
-	if rep.Cut == nil || rep.Cut.Seq != 7 || rep.RemovedEntries != 7 {
+	// The policy checkpoint (seq 1), texts (seq 2) and decisions 0..5
+	// (seq 3..8) go.
+	if rep.Cut == nil || rep.Cut.Seq != 8 || rep.RemovedEntries != 8 {
 		t.Fatalf("prune report %+v", rep)
 	}
 	vr := verifyPG(t, dsn, table)
-	if vr.Anchor == nil || vr.Anchor.Seq != 7 || vr.Decisions != 4 || vr.Texts != 1 || len(vr.MissingTexts) != 0 {
+	if vr.Anchor == nil || vr.Anchor.Seq != 8 || vr.Decisions != 4 || vr.Texts != 1 || len(vr.MissingTexts) != 0 {
 		t.Fatalf("after pruning: %+v", vr)
 	}
 	appendN(t, s, 20, 2)

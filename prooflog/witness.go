@@ -52,8 +52,11 @@ const (
 	witnessAttemptLimit = 10 * time.Second
 	witnessBackoffMin   = 250 * time.Millisecond
 	witnessBackoffMax   = 30 * time.Second
-	witnessDrainTimeout = 5 * time.Second
 )
+
+// witnessDrainTimeout bounds how long closing a sink waits for witnesses
+// to take what is queued (a variable for tests).
+var witnessDrainTimeout = 5 * time.Second
 
 // WitnessHooks receive what happens to witnessed checkpoints, e.g. for
 // metrics and logs. OnResult is called from the witness's goroutine.
@@ -290,6 +293,11 @@ type witnessWorker struct {
 	w      witness
 	hooks  func() WitnessHooks
 
+	// ctx bounds every attempt; it is cancelled witnessDrainTimeout after
+	// stop, so a hanging witness cannot hold up a shutdown.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu      sync.Mutex
 	queue   []witnessedCheckpoint
 	closing bool
@@ -377,7 +385,7 @@ func (ww *witnessWorker) run() {
 		if !deadline.IsZero() {
 			limit = min(limit, time.Until(deadline))
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), limit)
+		ctx, cancel := context.WithTimeout(ww.ctx, limit)
 		err := ww.w.send(ctx, cp)
 		cancel()
 		if err == nil {
@@ -428,6 +436,7 @@ func newWitnessSet(targets []string, hooks func() WitnessHooks) (*witnessSet, er
 		}
 		ww := &witnessWorker{target: t, w: w, hooks: hooks,
 			wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		ww.ctx, ww.cancel = context.WithCancel(context.Background())
 		go ww.run()
 		ws.workers = append(ws.workers, ww)
 	}
@@ -456,9 +465,11 @@ func (ws *witnessSet) close() {
 		ww.closing = true
 		ww.mu.Unlock()
 		close(ww.stop)
+		time.AfterFunc(witnessDrainTimeout, ww.cancel)
 	}
 	for _, ww := range ws.workers {
 		<-ww.done
+		ww.cancel()
 	}
 }
 
