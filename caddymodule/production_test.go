@@ -197,3 +197,46 @@ func TestDemoListensOnLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestFullConfigShowsEveryOption: configs/full/Caddyfile shows every
+// option the Caddyfile syntax in UnmarshalCaddyfile's comment lists, in
+// use or commented out with its explanation.
+func TestFullConfigShowsEveryOption(t *testing.T) {
+	src, err := os.ReadFile("caddyfile.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := os.ReadFile("../configs/full/Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := make(map[string]bool)
+	for _, line := range strings.Split(string(full), "\n") {
+		f := strings.Fields(strings.TrimLeft(strings.TrimSpace(line), "# "))
+		if len(f) > 0 {
+			shown[f[0]] = true
+		}
+	}
+	var options []string
+	inSyntax := false
+	for _, line := range strings.Split(string(src), "\n") {
+		switch {
+		case strings.HasPrefix(line, "//\tcookie_consent {"):
+			inSyntax = true
+		case inSyntax && strings.HasPrefix(line, "//\t}"):
+			inSyntax = false
+		case inSyntax:
+			if f := strings.Fields(strings.TrimPrefix(line, "//")); len(f) > 0 && f[0] != "}" {
+				options = append(options, f[0])
+			}
+		}
+	}
+	if len(options) < 40 {
+		t.Fatalf("found only %d options in UnmarshalCaddyfile's comment: %v", len(options), options)
+	}
+	for _, o := range options {
+		if !shown[o] {
+			t.Errorf("configs/full/Caddyfile does not show %s", o)
+		}
+	}
+}
