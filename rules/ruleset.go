@@ -274,20 +274,31 @@ func (rs *Ruleset) MatchHost(host []byte) (*Vendor, Set) {
 }
 
 // ScanInline calls found for the vendor of every inline signature found in
-// body, looking at matches that end after from. To scan a body that grows,
-// pass from = the previous length minus InlineOverlap(), so a signature
-// split across the growth is found; the same vendor may then be reported
-// more than once.
+// body, and of every tracker script whose URL body names (see loader.go),
+// looking at matches that start at or after from. To scan a body that
+// grows, pass from = the previous length minus InlineOverlap(), so a
+// signature or URL split across the growth is found; the same vendor may
+// then be reported more than once.
 func (rs *Ruleset) ScanInline(body []byte, from int, found func(*Vendor)) {
 	rs.sigs.scan(body, from, func(s *signature) { found(s.vendor) })
+	if rs.hasHostRules() {
+		rs.scanLoaders(body, from, found)
+	}
 }
 
 // InlineOverlap is how many bytes before the end of what was scanned a
-// signature may start and still be incomplete.
-func (rs *Ruleset) InlineOverlap() int { return max(rs.sigs.maxLen-1, 0) }
+// signature or a script URL may start and still be incomplete.
+func (rs *Ruleset) InlineOverlap() int {
+	n := max(rs.sigs.maxLen-1, 0)
+	if rs.hasHostRules() {
+		n = max(n, maxLoaderLen)
+	}
+	return n
+}
 
-// HasInline reports whether any inline signature exists.
-func (rs *Ruleset) HasInline() bool { return len(rs.sigs.ordered) > 0 }
+// HasInline reports whether inline scripts can be classified: whether any
+// inline signature or URL rule for a host exists.
+func (rs *Ruleset) HasInline() bool { return len(rs.sigs.ordered) > 0 || rs.hasHostRules() }
 
 // MatchCookie returns the first cookie rule matching name, or nil.
 func (rs *Ruleset) MatchCookie(name string) *Cookie {
