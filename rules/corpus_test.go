@@ -21,7 +21,7 @@ const corpusDir = "../../shared/corpus/pages"
 // element is one external resource or inline script of a corpus page.
 type element struct {
 	page, tag, url string // url is empty for an inline script
-	inline           []byte
+	inline         []byte
 }
 
 // corpusElements returns the script, iframe and img elements of every
