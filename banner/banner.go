@@ -55,6 +55,9 @@ type Config struct {
 	// "YouTube"; see VendorNamesOf. Optional: the placeholder falls back
 	// to the vendor ID, or the embed's host.
 	VendorNames map[string]string
+	// Guard, when set, adds the runtime guard (see GuardConfig and
+	// Banner.Guard).
+	Guard *GuardConfig
 }
 
 // DefaultSettingsAnchor is the default Config.SettingsAnchor.
@@ -95,6 +98,13 @@ type State struct {
 	// no-JavaScript form sends back as "return". Anything that is not a
 	// path starting with a single "/" becomes "/".
 	ReturnPath string
+	// Site is the page's registrable domain (eTLD+1), which the guard
+	// needs to tell third-party scripts from first-party ones when
+	// GuardConfig.BlockUnknown is set.
+	Site string
+	// Nonce is the page's CSP nonce for scripts and styles: every tag the
+	// banner inserts carries it. Empty: none.
+	Nonce string
 }
 
 // Banner renders the consent banner of one site. It is safe for concurrent
@@ -105,9 +115,14 @@ type Banner struct {
 	langs   []*language
 	byTag   map[string]*language
 	assets  []Asset
-	headEnd []byte
-	// headStart[decided][accepted] is the consent mode script tag.
+	// headAssets are the stylesheet link and the deferred banner script.
+	headAssets []byte
+	cmName     string // the consent mode asset, or ""
+	// headStart[decided][accepted] is the consent mode script tag (with
+	// ConsentMode) and headAssets.
 	headStart [2][rules.AllSet + 1][]byte
+	guardName string
+	guardTags [rules.AllSet + 1][]byte
 	vendors   string // JSON of VendorNames, or ""
 	// cache holds the rendered markup per language and state.
 	cache []atomic.Pointer[rendered]
@@ -318,35 +333,60 @@ func (b *Banner) buildAssets() error {
 		return err
 	}
 	b.assets = []Asset{cssAsset, jsAsset}
-	var h []byte
-	h = append(h, `<link rel="stylesheet" href="`...)
-	h = escapeAttr(h, b.cfg.Prefix+cssAsset.Name)
-	h = append(h, `"><script src="`...)
-	h = escapeAttr(h, b.cfg.Prefix+jsAsset.Name)
-	h = append(h, `" defer></script>`...)
-	b.headEnd = h
-	if !b.cfg.ConsentMode {
-		return nil
+	if b.cfg.ConsentMode {
+		cmAsset, err := buildAsset(m, "consent-mode", ".js", "text/javascript", contentTypeJS, consentModeJS)
+		if err != nil {
+			return err
+		}
+		b.assets = append(b.assets, cmAsset)
+		b.cmName = cmAsset.Name
 	}
-	cmAsset, err := buildAsset(m, "consent-mode", ".js", "text/javascript", contentTypeJS, consentModeJS)
-	if err != nil {
-		return err
+	if b.cfg.Guard != nil {
+		g, err := buildGuard(m, b.cfg.Guard)
+		if err != nil {
+			return err
+		}
+		b.assets = append(b.assets, g)
+		b.buildGuardTags(g.Name)
 	}
-	b.assets = append(b.assets, cmAsset)
+	b.headAssets = b.appendHeadAssets(nil, cssAsset.Name, jsAsset.Name, "")
 	for d := range 2 {
 		for s := range rules.AllSet + 1 {
-			var t []byte
-			t = append(t, `<script src="`...)
-			t = escapeAttr(t, b.cfg.Prefix+cmAsset.Name)
-			t = append(t, `" data-cg-decided="`...)
-			t = strconv.AppendBool(t, d == 1)
-			t = append(t, `" data-cg-accepted="`...)
-			t = append(t, s.With(rules.Necessary).String()...)
-			t = append(t, `"></script>`...)
-			b.headStart[d][s] = t
+			b.headStart[d][s] = b.appendHeadStart(nil, State{Decided: d == 1, Accepted: s})
 		}
 	}
 	return nil
+}
+
+func (b *Banner) appendHeadAssets(dst []byte, css, js, nonce string) []byte {
+	dst = append(dst, `<link rel="stylesheet" href="`...)
+	dst = escapeAttr(dst, b.cfg.Prefix+css)
+	dst = append(dst, '"')
+	dst = appendNonce(dst, nonce)
+	dst = append(dst, `><script src="`...)
+	dst = escapeAttr(dst, b.cfg.Prefix+js)
+	dst = append(dst, `" defer`...)
+	dst = appendNonce(dst, nonce)
+	return append(dst, `></script>`...)
+}
+
+// appendHeadStart appends HeadStart(s), built afresh.
+func (b *Banner) appendHeadStart(dst []byte, s State) []byte {
+	if b.cmName != "" {
+		dst = append(dst, `<script src="`...)
+		dst = escapeAttr(dst, b.cfg.Prefix+b.cmName)
+		dst = append(dst, `" data-cg-decided="`...)
+		dst = strconv.AppendBool(dst, s.Decided)
+		dst = append(dst, `" data-cg-accepted="`...)
+		dst = append(dst, s.Accepted.With(rules.Necessary).String()...)
+		dst = append(dst, '"')
+		dst = appendNonce(dst, s.Nonce)
+		dst = append(dst, `></script>`...)
+	}
+	if s.Nonce == "" {
+		return append(dst, b.headAssets...)
+	}
+	return b.appendHeadAssets(dst, b.assets[0].Name, b.assets[1].Name, s.Nonce)
 }
 
 // Assets returns the files to serve under Config.Prefix: the stylesheet,
@@ -354,13 +394,15 @@ func (b *Banner) buildAssets() error {
 // result must not be modified.
 func (b *Banner) Assets() []Asset { return slices.Clone(b.assets) }
 
-// HeadStart returns what goes right after <head>: with ConsentMode, a
-// synchronous script that sets Google Consent Mode's defaults (all denied)
-// and then updates them to what s accepted; nil without ConsentMode. The
-// result must not be modified.
+// HeadStart returns what goes right after <head> (after the guard): with
+// ConsentMode, a synchronous script that sets Google Consent Mode's
+// defaults (all denied) and then updates them to what s accepted; then the
+// stylesheet link and the deferred banner script. They come before any
+// <base> of the page, so its base URL cannot send them elsewhere. Every
+// tag carries s.Nonce when set. The result must not be modified.
 func (b *Banner) HeadStart(s State) []byte {
-	if !b.cfg.ConsentMode {
-		return nil
+	if s.Nonce != "" {
+		return b.appendHeadStart(nil, s)
 	}
 	d := 0
 	if s.Decided {
@@ -369,10 +411,10 @@ func (b *Banner) HeadStart(s State) []byte {
 	return b.headStart[d][s.Accepted&rules.AllSet]
 }
 
-// HeadEnd returns what goes before </head>: the stylesheet link and the
-// deferred banner script. It is the same for every visitor and must not be
-// modified.
-func (b *Banner) HeadEnd(State) []byte { return b.headEnd }
+// HeadEnd returns what goes before </head>: nothing any more, since the
+// banner's assets moved to HeadStart, before any <base>. It stays for
+// callers of the three-piece layout.
+func (b *Banner) HeadEnd(State) []byte { return nil }
 
 // BodyStart returns the banner markup for the visitor in s, to go right
 // after <body>. The result is ASCII-only and belongs to the caller.

@@ -11,7 +11,7 @@
 
 	const P = 'data-consent-';
 	const CATS = ['necessary', 'statistics', 'preferences', 'marketing', 'unclassified'];
-	const RENAMED = ['srcset', 'src', 'href', 'data'];
+	const RENAMED = ['srcset', 'src', 'href', 'data', 'poster', 'imagesrcset'];
 	const self = document.currentScript;
 	const root = document.getElementById('consentgate');
 	if (!root || root.hasAttribute('data-cg-ready')) {
@@ -32,7 +32,14 @@
 		}
 	};
 
-	const endpoint = data('prefix') + 'consent';
+	// Resolved against the page's own URL, not a <base> of the page.
+	const endpoint = (() => {
+		try {
+			return new URL(data('prefix') + 'consent', location.href).href;
+		} catch (e) {
+			return data('prefix') + 'consent';
+		}
+	})();
 	const anchor = data('anchor');
 	const consentMode = data('consent-mode') === 'true';
 	const texts = parse(data('texts'));
@@ -47,6 +54,7 @@
 	const banner = root.querySelector('.cg-banner');
 	const dlg = root.querySelector('.cg-settings');
 	const toggle = root.querySelector('.cg-toggle');
+	form.setAttribute('action', endpoint);
 
 	// The page's CSP nonce, for the scripts this restores.
 	const nonce = (() => {
@@ -337,6 +345,9 @@
 			}
 		}
 		const withdrawn = useWithdrawn && Array.isArray(res.withdrawn) && res.withdrawn.length > 0;
+		// The runtime guard (guard.js) follows every decision: tighter at
+		// once on a withdrawal, and it restores what it held.
+		root.dispatchEvent(new CustomEvent('consentgate:consent', {detail: acc.join(' ')}));
 		if (withdrawn || accepted.some((c) => !has(acc, c))) {
 			// Scripts that ran cannot be stopped: start afresh.
 			location.reload();

@@ -739,17 +739,23 @@ func TestNoInlineScriptsOrHandlers(t *testing.T) {
 
 func TestHeadPieces(t *testing.T) {
 	b := mustNew(t, testConfig())
-	if got := b.HeadStart(State{Decided: true}); got != nil {
-		t.Errorf("HeadStart without consent mode = %q", got)
-	}
 	names := map[string]string{}
 	for _, a := range b.Assets() {
 		names[strings.SplitN(a.Name, ".", 2)[0]+"."+a.Name[strings.LastIndexByte(a.Name, '.')+1:]] = a.Name
 	}
+	// The assets go right after <head>, before any <base> of the page.
 	wantHead := fmt.Sprintf(`<link rel="stylesheet" href="/.well-known/consent/%s"><script src="/.well-known/consent/%s" defer></script>`,
 		names["banner.css"], names["banner.js"])
-	if got := string(b.HeadEnd(State{})); got != wantHead {
-		t.Errorf("HeadEnd = %s\nwant %s", got, wantHead)
+	if got := string(b.HeadStart(State{Decided: true})); got != wantHead {
+		t.Errorf("HeadStart = %s\nwant %s", got, wantHead)
+	}
+	if got := b.HeadEnd(State{}); got != nil {
+		t.Errorf("HeadEnd = %s, want nothing", got)
+	}
+	wantNonce := fmt.Sprintf(`<link rel="stylesheet" href="/.well-known/consent/%s" nonce="r4nd0m"><script src="/.well-known/consent/%s" defer nonce="r4nd0m"></script>`,
+		names["banner.css"], names["banner.js"])
+	if got := string(b.HeadStart(State{Nonce: "r4nd0m"})); got != wantNonce {
+		t.Errorf("HeadStart with a nonce = %s\nwant %s", got, wantNonce)
 	}
 	if _, ok := names["consent-mode.js"]; ok {
 		t.Error("the consent mode script is an asset without ConsentMode")
@@ -771,9 +777,10 @@ func TestHeadPieces(t *testing.T) {
 		s    State
 		want string
 	}{
-		{State{}, `<script src="/.well-known/consent/` + cmName + `" data-cg-decided="false" data-cg-accepted="necessary"></script>`},
+		{State{}, `<script src="/.well-known/consent/` + cmName + `" data-cg-decided="false" data-cg-accepted="necessary"></script>` + wantHead},
 		{State{Decided: true, Accepted: rules.SetOf(rules.Statistics, rules.Marketing)},
-			`<script src="/.well-known/consent/` + cmName + `" data-cg-decided="true" data-cg-accepted="necessary statistics marketing"></script>`},
+			`<script src="/.well-known/consent/` + cmName + `" data-cg-decided="true" data-cg-accepted="necessary statistics marketing"></script>` + wantHead},
+		{State{Nonce: "r4nd0m"}, `<script src="/.well-known/consent/` + cmName + `" data-cg-decided="false" data-cg-accepted="necessary" nonce="r4nd0m"></script>` + wantNonce},
 	}
 	for _, tt := range tests {
 		if got := string(cm.HeadStart(tt.s)); got != tt.want {

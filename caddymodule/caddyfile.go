@@ -47,6 +47,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    unknown_scripts allow|block
 //	    request_cookies strip|keep
 //	    report_only
+//	    no_guard
 //	    exclude         <path-pattern...>
 //	    max_hold        <size>
 //
@@ -203,6 +204,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.ReportOnly = true
+
+		case "no_guard":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.NoGuard = true
 
 		case "exclude":
 			args := d.RemainingArgs()

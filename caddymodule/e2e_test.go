@@ -129,8 +129,12 @@ func TestCaddyfileOptionsChangeBehaviour(t *testing.T) {
 		{"strip removes a category's elements", `{
 		strip marketing
 	}`, "/", []string{`<body><div id="consentgate"`}, []string{"<iframe", "www.facebook.com/tr"}},
-		{"report-only passes the page byte for byte", `{
+		{"report-only passes the page unchanged but for the guard, which only reports", `{
 		report_only
+	}`, "/", []string{`<html><head><script src="/.well-known/consent/guard.`, `<iframe src="https://www.youtube.com/embed/x">`, `<img src="https://www.facebook.com/tr">`}, []string{"data-consent", "/.well-known/consent/banner.", `id="consentgate"`}},
+		{"report-only without the guard passes the page byte for byte", `{
+		report_only
+		no_guard
 	}`, "/", []string{`<iframe src="https://www.youtube.com/embed/x">`, `<img src="https://www.facebook.com/tr">`}, []string{"data-consent", "/.well-known/consent/"}},
 		{"excluded paths pass untouched", `{
 		exclude /wp-admin/*

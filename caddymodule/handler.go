@@ -81,8 +81,15 @@ type Handler struct {
 	UnknownScripts string `json:"unknown_scripts,omitempty"`
 
 	// ReportOnly changes nothing in responses: what would be neutralised is
-	// logged and counted. Use it to onboard a site safely.
+	// logged and counted. Use it to onboard a site safely. The runtime
+	// guard still goes into pages, where it logs (console.info) what it
+	// would hold and holds nothing.
 	ReportOnly bool `json:"report_only,omitempty"`
+
+	// NoGuard leaves out the runtime guard: the script, first in every
+	// page, that holds the trackers scripts add at run time (see README,
+	// "Runtime guard"). Without it only the markup as sent is rewritten.
+	NoGuard bool `json:"no_guard,omitempty"`
 
 	// Exclude lists request paths (Caddy path matcher patterns, e.g.
 	// /wp-admin/*) whose responses are not rewritten.
@@ -304,7 +311,10 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 			optional = append(optional, c)
 		}
 	}
-	var err error
+	guard, err := h.guardConfig()
+	if err != nil {
+		return err
+	}
 	h.banner, err = banner.New(banner.Config{
 		Prefix:         h.Prefix,
 		Categories:     optional,
@@ -316,6 +326,7 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 		ConsentMode:    h.ConsentMode,
 		PolicyChange:   h.PolicyChange,
 		VendorNames:    banner.VendorNamesOf(h.ruleset),
+		Guard:          guard,
 	})
 	if err != nil {
 		return err

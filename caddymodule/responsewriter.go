@@ -342,8 +342,10 @@ func (w *responseWriter) decide() {
 		return
 	}
 
-	if w.h.ReportOnly {
+	if w.h.ReportOnly && w.h.NoGuard {
 		// Nothing changes: the original bytes pass; a copy is inspected.
+		// (With the guard, the rewrite in report-only mode changes
+		// nothing but putting the guard in, where it only reports.)
 		w.ResponseWriter.WriteHeader(w.status)
 		if bodyAllowed(w.r.Method, w.status) {
 			w.reportOnly = true

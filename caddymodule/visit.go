@@ -133,6 +133,7 @@ func (v *visit) page(h *Handler, r *http.Request, buf *[]byte) rewrite.Page {
 		GPC:           v.gpc,
 		PolicyChanged: v.previous != nil,
 		ReturnPath:    r.URL.RequestURI(),
+		Site:          h.guardSite(r.Host),
 	}
 	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
 		s.ReturnPath = orig.URL.RequestURI()
@@ -140,6 +141,7 @@ func (v *visit) page(h *Handler, r *http.Request, buf *[]byte) rewrite.Page {
 	return rewrite.Page{
 		Accepted:    v.accepted,
 		Host:        r.Host,
+		Guard:       h.banner.Guard(s),
 		HeadStart:   h.banner.HeadStart(s),
 		HeadEnd:     h.banner.HeadEnd(s),
 		BodyStart:   h.banner.AppendBodyStart((*buf)[:0], s),

@@ -138,6 +138,11 @@ func (r *Rewriter) needsAttrs(kind tagKind) bool {
 func (r *Rewriter) startTag(b []byte, t *tag) int {
 	name := b[t.start+1 : t.nameEnd]
 	kind := kindOf(name)
+	if r.document && !r.headStartDone && kind != kHTML && kind != kHead && kind != kBody {
+		// A document without <head>: the guard still goes first.
+		r.emitTo(b, t.start)
+		r.insertHeadStart()
+	}
 	if r.page.Declaration != nil && kind == kOther && r.fillDeclaration(b, t) {
 		return t.end
 	}
@@ -170,8 +175,8 @@ func (r *Rewriter) startTag(b []byte, t *tag) int {
 	case kBody:
 		r.document = true
 		r.emitTo(b, t.end)
+		r.insertHeadStart()
 		if !r.cfg.ReportOnly {
-			r.insertHeadStart()
 			r.insertHeadEnd()
 			if !r.bodyDone {
 				r.bodyDone = true
@@ -200,14 +205,22 @@ func (r *Rewriter) endTag(b []byte, t *tag) int {
 		r.emitTo(b, t.start)
 		r.insertHeadStart()
 		r.insertHeadEnd()
+	} else if r.document && !r.headStartDone && r.cfg.ReportOnly {
+		r.emitTo(b, t.start)
+		r.insertHeadStart()
 	}
 	return t.end
 }
 
+// insertHeadStart puts the guard and HeadStart in; with ReportOnly only
+// the guard.
 func (r *Rewriter) insertHeadStart() {
-	if !r.headStartDone && !r.cfg.ReportOnly {
+	if !r.headStartDone {
 		r.headStartDone = true
-		r.put(r.page.HeadStart)
+		r.put(r.page.Guard)
+		if !r.cfg.ReportOnly {
+			r.put(r.page.HeadStart)
+		}
 	}
 }
 
@@ -370,10 +383,6 @@ var jsMIMETypes = []string{
 // scriptStart handles <script>: external scripts are decided on their URL,
 // inline ones are held until their content is inspected.
 func (r *Rewriter) scriptStart(b []byte, t *tag) {
-	if r.document && !r.headStartDone && !r.cfg.ReportOnly {
-		r.emitTo(b, t.start)
-		r.insertHeadStart()
-	}
 	typ, hasType := attrValue(b, t, "type", &r.valA)
 	exec := executableType(typ, hasType)
 	src, hasSrc := attrValue(b, t, "src", &r.valB)

@@ -53,8 +53,12 @@ type Page struct {
 	// Host is the page's host (a port is ignored), to tell third-party
 	// scripts from the site's own.
 	Host string
-	// HeadStart is inserted right after <head>, or else before the first
-	// script, <body> or the end of a whole document.
+	// Guard is the runtime guard's tag: the very first element of a whole
+	// document, right after <head>, or else before the first start tag
+	// other than <html> (or at <body> or the end). Unlike the other
+	// pieces it goes in with ReportOnly too, where it only reports.
+	Guard []byte
+	// HeadStart is inserted right after Guard.
 	HeadStart []byte
 	// HeadEnd is inserted before </head>, or else right after <body>, or at
 	// the end of a whole document.
@@ -207,8 +211,10 @@ func (r *Rewriter) Close() error {
 	b := r.carry
 	r.process(b, true)
 	r.carry = r.carry[:0]
-	if r.document && !r.cfg.ReportOnly {
+	if r.document {
 		r.insertHeadStart()
+	}
+	if r.document && !r.cfg.ReportOnly {
 		r.insertHeadEnd()
 		if !r.bodyDone {
 			r.bodyDone = true

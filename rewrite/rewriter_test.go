@@ -407,29 +407,44 @@ func assertNothingLive(t testing.TB, out string) {
 func TestInsertionPoints(t *testing.T) {
 	page := Page{
 		Accepted:  rules.OnlyNecessary,
+		Guard:     []byte(`<!--G-->`),
 		HeadStart: []byte(`<!--HS-->`),
 		HeadEnd:   []byte(`<!--HE-->`),
 		BodyStart: []byte(`<!--BS-->`),
 	}
-	tests := []struct{ name, in, want string }{
+	reportOnly := &Config{Rules: testRules, ReportOnly: true}
+	tests := []struct {
+		name, in, want string
+		cfg            *Config
+	}{
 		{"whole document", `<!DOCTYPE html><html><head><title>x</title></head><body class="home"><p>x</p></body></html>`,
-			`<!DOCTYPE html><html><head><!--HS--><title>x</title><!--HE--></head><body class="home"><!--BS--><p>x</p></body></html>`},
+			`<!DOCTYPE html><html><head><!--G--><!--HS--><title>x</title><!--HE--></head><body class="home"><!--BS--><p>x</p></body></html>`, nil},
 		{"head start goes before the first script when there is no head tag", `<!doctype html><script src="/a.js"></script><p>x</p>`,
-			`<!doctype html><!--HS--><script src="/a.js"></script><p>x</p><!--HE--><!--BS-->`},
+			`<!doctype html><!--G--><!--HS--><script src="/a.js"></script><p>x</p><!--HE--><!--BS-->`, nil},
 		{"no head: hooks right after body", `<html><body><p>x</p></body></html>`,
-			`<html><body><!--HS--><!--HE--><!--BS--><p>x</p></body></html>`},
-		{"no head and no body: hooks at the end", `<!DOCTYPE html><title>x</title><p>x`,
-			`<!DOCTYPE html><title>x</title><p>x<!--HS--><!--HE--><!--BS-->`},
+			`<html><body><!--G--><!--HS--><!--HE--><!--BS--><p>x</p></body></html>`, nil},
+		{"no head and no body: the guard before the first element, the rest at the end", `<!DOCTYPE html><title>x</title><p>x`,
+			`<!DOCTYPE html><!--G--><!--HS--><title>x</title><p>x<!--HE--><!--BS-->`, nil},
+		{"a base before head comes after the guard and head start", `<!DOCTYPE html><html><base href="https://cdn.example/"><head><img src="/a.png"></head><body>`,
+			`<!DOCTYPE html><html><!--G--><!--HS--><base href="https://cdn.example/"><head><img src="/a.png"><!--HE--></head><body><!--BS-->`, nil},
 		{"a fragment gets no hooks", `<li class="item"><a href="/x">x</a></li><script src="/a.js"></script>`,
-			`<li class="item"><a href="/x">x</a></li><script src="/a.js"></script>`},
+			`<li class="item"><a href="/x">x</a></li><script src="/a.js"></script>`, nil},
 		{"tags inside scripts and comments are not insertion points", `<html><head><script>var s="</head><body>";</script><!-- </head> --></head><BODY><p>x</p>`,
-			`<html><head><!--HS--><script>var s="</head><body>";</script><!-- </head> --><!--HE--></head><BODY><!--BS--><p>x</p>`},
+			`<html><head><!--G--><!--HS--><script>var s="</head><body>";</script><!-- </head> --><!--HE--></head><BODY><!--BS--><p>x</p>`, nil},
 		{"only the first body counts", `<html><body><body><p>x</p>`,
-			`<html><body><!--HS--><!--HE--><!--BS--><body><p>x</p>`},
+			`<html><body><!--G--><!--HS--><!--HE--><!--BS--><body><p>x</p>`, nil},
+		{"report-only: the guard alone", `<!DOCTYPE html><html><head><title>x</title></head><body><p>x</p></body></html>`,
+			`<!DOCTYPE html><html><head><!--G--><title>x</title></head><body><p>x</p></body></html>`, reportOnly},
+		{"report-only without head", `<!DOCTYPE html><img src="https://www.facebook.com/tr"><p>x`,
+			`<!DOCTYPE html><!--G--><img src="https://www.facebook.com/tr"><p>x`, reportOnly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _ := rewriteAll(t, defaultConfig, page, tt.in)
+			cfg := tt.cfg
+			if cfg == nil {
+				cfg = defaultConfig
+			}
+			got, _ := rewriteAll(t, cfg, page, tt.in)
 			if got != tt.want {
 				t.Errorf("\n got: %s\nwant: %s", got, tt.want)
 			}
