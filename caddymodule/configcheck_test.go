@@ -9,6 +9,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+
+	"github.com/consentgate/consentgate/banner"
 )
 
 // TestConfigErrorsNameTheOptionTheFixAndTheLine: mistakes an operator
@@ -93,5 +95,28 @@ func TestProvisionErrorsSayTheFix(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadmeListsEveryBannerTextKey: the text-key errors send operators to
+// README's "Banner texts"; it must list every key the banner has.
+func TestReadmeListsEveryBannerTextKey(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	start := strings.Index(s, "\n### Banner texts\n")
+	if start < 0 {
+		t.Fatal(`README has no "### Banner texts" section`)
+	}
+	section := s[start+1:]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	for _, k := range banner.Keys() {
+		if !strings.Contains(section, "| `"+k+"` |") {
+			t.Errorf("README's Banner texts table lacks the key %s", k)
+		}
 	}
 }
