@@ -161,6 +161,9 @@ func Build(entities []Entity, rows []CookieRow, cat *rules.Catalogue) (*rules.Fi
 		if !ok {
 			return nil, rep, fmt.Errorf("third-party-web entity %q has the category %q, which the generator does not map: add it to hostCategories", e.Name, e.Category)
 		}
+		if len(e.Domains) == 0 {
+			continue // nothing to match
+		}
 		if mapped == "" {
 			rep.InfraEntities++
 			for _, d := range e.Domains {
