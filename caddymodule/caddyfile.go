@@ -13,6 +13,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/consentgate/consentgate/consent"
+	"github.com/consentgate/consentgate/prooflog"
 	"github.com/consentgate/consentgate/rules"
 )
 
@@ -86,6 +87,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        rotate_size         <size>
 //	        no_daily_rotation
 //	        retention           <duration>
+//	        witness             <dir | postgres-dsn | http(s)-url>
+//	        on_tamper           record | refuse
 //	    }
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -512,6 +515,19 @@ func parseProofLog(d *caddyfile.Dispenser) (*ProofLogConfig, error) {
 		switch opt {
 		case "dir":
 			pl.Dir = val
+		case "witness":
+			// Placeholders ({env.…}) are checked once replaced, at provisioning.
+			if !strings.Contains(val, "{") {
+				if err := prooflog.CheckWitnessTarget(val); err != nil {
+					return nil, d.Errf("proof_log %v", err)
+				}
+			}
+			pl.Witnesses = append(pl.Witnesses, val)
+		case "on_tamper":
+			if val != prooflog.TamperRecord && val != prooflog.TamperRefuse {
+				return nil, d.Errf("proof_log on_tamper %q: want %s (keep the lines, record a signed discontinuity and go on) or %s (do not open the log until an operator has looked)", val, prooflog.TamperRecord, prooflog.TamperRefuse)
+			}
+			pl.OnTamper = val
 		case "postgres":
 			pl.Postgres = val
 		case "postgres_owner":
@@ -546,6 +562,9 @@ func parseProofLog(d *caddyfile.Dispenser) (*ProofLogConfig, error) {
 	}
 	if pl.Dir != "" && pl.Postgres != "" {
 		return nil, d.Errf("proof_log: choose dir (a file log) or postgres, not both")
+	}
+	if pl.Postgres != "" && pl.OnTamper != "" {
+		return nil, d.Errf("proof_log: on_tamper applies to the file log; a PostgreSQL log has no torn or damaged lines to recover")
 	}
 	return pl, nil
 }

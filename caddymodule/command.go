@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,22 +26,24 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "consent",
-		Usage: "<verify|show|export|stats|prune|pubkey|scan> [flags]",
+		Usage: "verify|show|export|stats|prune|pubkey|scan [flags]",
 		Short: "Consent gateway tools: audit the proof log, scan a site",
 		Long: `
 Tools of the cookie_consent gateway.
 
 For auditors, on the proof log of decisions:
-  verify   walk the hash chain and the signed checkpoints; exit 1 at the first break
+  verify   check the hash chain, the signed checkpoints and (--witness) a
+           witness's copy of them; exit 1 at the first break
   show     the history of one visitor's decisions (by consent ID)
   export   decisions as CSV or JSON Lines, by time range and category
   stats    decisions per day and category, acceptance rates
   prune    remove records past the retention period, leaving a signed checkpoint
-  pubkey   print the public key(s) that verify the checkpoints
+  pubkey   print the public keys that verify the checkpoints
 
 --config (a Caddyfile or JSON config, default ./Caddyfile) finds the log
 (file or PostgreSQL) and the keys as the running gateway has them; --log and
---pubkey name them directly instead.
+--pubkey name them directly instead. Run "caddy consent <command> --help"
+for a command's flags.
 
 For operators:
   scan     crawl a site and report its trackers and cookies
@@ -59,7 +62,7 @@ func logFlags(c *cobra.Command) {
 }
 
 func keyFlags(c *cobra.Command) {
-	c.Flags().String("pubkey", "", "file with the public keys (from `caddy consent pubkey`), instead of Caddy's storage")
+	c.Flags().StringArray("pubkey", nil, "file of public keys from `caddy consent pubkey`, instead of Caddy's storage (repeatable: keys of several files are used together)")
 }
 
 // auditTarget is where the proof log and its keys are.
@@ -200,12 +203,24 @@ func loadStorage(raw json.RawMessage) (certmagic.Storage, error) {
 // publicKeys reads the verification keys from --pubkey or the storage,
 // creating nothing.
 func publicKeys(ctx context.Context, fl caddycmd.Flags, t *auditTarget) ([]prooflog.PublicKey, error) {
-	if f := fl.String("pubkey"); f != "" {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading public keys: %w", err)
+	if files, _ := fl.GetStringArray("pubkey"); len(files) > 0 {
+		var keys []prooflog.PublicKey
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("reading public keys: %w", err)
+			}
+			ks, err := prooflog.ParsePublicKeys(data)
+			if err != nil {
+				return nil, fmt.Errorf("public keys in %s: %w", f, err)
+			}
+			for _, k := range ks {
+				if !slices.ContainsFunc(keys, func(h prooflog.PublicKey) bool { return h.KeyID == k.KeyID }) {
+					keys = append(keys, k)
+				}
+			}
 		}
-		return prooflog.ParsePublicKeys(data)
+		return keys, nil
 	}
 	if t.storage == nil {
 		// No keys given: a log without checkpoints still verifies, and
@@ -314,17 +329,34 @@ func parseTime(s string) (time.Time, error) {
 
 func verifyCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "verify [--config F | --log DIR|DSN] [--pubkey FILE] [--known-head SEQ:HASH]",
-		Short: "Verify the proof log's hash chain and signed checkpoints",
-		Long: `Walks the chain of every record (files in order, or database rows), checks
-each record's hash of its predecessor, the sequence, and every checkpoint's
-signature with the public keys. Reports the first break with its position and
-exits 1. Pass heads recorded earlier with --known-head to catch a rewrite of
-the whole chain by someone holding the signing key.`,
+		Use:   "verify [--config FILE | --log DIR|DSN] [--pubkey FILE]... [--witness DIR|DSN|FILE]... [--known-head SEQ:HASH]... [--strict] [--json]",
+		Short: "Verify the proof log: hash chain, signed checkpoints, witnesses",
+		Long: `Walks every entry (files in order, or database rows) and checks each one's
+hash of its predecessor and its sequence number, every checkpoint's signature
+with the public keys, that checkpoints follow each other as they say (none
+missing, none further apart than the policy they announce, files in the order
+rotation named them), and that each checkpoint a witness holds is in the log
+unchanged. Reports the first break with its position and exits 1.
+
+What this proves, and what only a witness can, is in prooflog/SCHEMA.md
+("Threat model"). In short: without a witness, verify cannot tell a log cut
+right after a checkpoint from a complete one, and entries after the last
+checkpoint (the "unsigned tail", reported as a number) are protected by the
+hash chain only. --witness reads the checkpoints a witness kept (a directory
+from "proof_log { witness DIR }", a postgres:// DSN of the witness table, or a
+file of checkpoint lines an HTTP witness stored), which catches truncation,
+rewriting and deleted files.
+
+Exit status: 0 when the log verifies (an unsigned tail or a legacy part is
+printed, not hidden); 1 at a break, and with --strict also when entries are
+unsigned or written in schema version 1.`,
+		Args: cobra.NoArgs,
 	}
 	logFlags(c)
 	keyFlags(c)
+	c.Flags().StringArray("witness", nil, "a witness's copy of the checkpoints: directory, postgres:// DSN or file (repeatable)")
 	c.Flags().StringSlice("known-head", nil, "a head recorded before, as SEQ:HASH (repeatable)")
+	c.Flags().Bool("strict", false, "also fail when entries after the last checkpoint are unsigned or part of the log is schema version 1")
 	c.Flags().Bool("json", false, "print the report as JSON")
 	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
 		var heads []prooflog.Head
@@ -338,34 +370,52 @@ the whole chain by someone holding the signing key.`,
 			h.Hash = hash
 			heads = append(heads, h)
 		}
+		witnesses, _ := fl.GetStringArray("witness")
 		return onLog(fl, func(ctx context.Context, t *auditTarget, src prooflog.Source) error {
 			keys, err := publicKeys(ctx, fl, t)
 			if err != nil {
 				return err
 			}
-			rep, err := prooflog.Verify(ctx, src, prooflog.VerifyOptions{Keys: keys, KnownHeads: heads})
+			opts := prooflog.VerifyOptions{Keys: keys, KnownHeads: heads}
+			for _, w := range witnesses {
+				lines, err := prooflog.ReadWitness(ctx, w)
+				if err != nil {
+					return fmt.Errorf("--witness %s: %w", redactDSN(w), err)
+				}
+				if len(lines) == 0 {
+					return fmt.Errorf("--witness %s holds no checkpoints: is it the witness of this log?", redactDSN(w))
+				}
+				opts.Witnessed = append(opts.Witnessed, lines...)
+			}
+			rep, err := prooflog.Verify(ctx, src, opts)
 			out := cmd.OutOrStdout()
+			if fl.Bool("json") {
+				doc := struct {
+					OK     bool                   `json:"ok"`
+					Break  *prooflog.ChainError   `json:"break,omitempty"`
+					Error  string                 `json:"error,omitempty"`
+					Report *prooflog.VerifyReport `json:"report,omitempty"`
+				}{OK: err == nil, Report: rep}
+				if err != nil {
+					doc.Error = err.Error()
+					_ = errors.As(err, &doc.Break)
+				}
+				if jerr := json.NewEncoder(out).Encode(doc); jerr != nil {
+					return jerr
+				}
+			} else {
+				writeVerifyReport(out, t, rep, err, len(witnesses))
+			}
 			if err != nil {
-				fmt.Fprintf(out, "FAILED: %v\n", err)
 				return err
 			}
-			if fl.Bool("json") {
-				return json.NewEncoder(out).Encode(rep)
-			}
-			fmt.Fprintf(out, "OK: %d entries (%d decisions, %d checkpoints) verified in %s\n", rep.Entries, rep.Decisions, rep.Checkpoints, redactDSN(t.log))
-			fmt.Fprintf(out, "head: seq %d, hash %s\n", rep.Head.Seq, rep.Head.Hash)
-			if cp := rep.LastCheckpoint; cp != nil {
-				fmt.Fprintf(out, "last signed checkpoint: seq %d, hash %s (keep it: --known-head %d:%s)\n", cp.Seq, cp.Hash, cp.Seq, cp.Hash)
-			}
-			if rep.UnsignedTail > 0 {
-				fmt.Fprintf(out, "%d entries after the last checkpoint are covered by the chain only\n", rep.UnsignedTail)
-			}
-			for _, r := range rep.Recoveries {
-				b, _ := json.Marshal(r)
-				fmt.Fprintf(out, "recovery after a crash: %s\n", b)
-			}
-			for _, w := range rep.Warnings {
-				fmt.Fprintf(out, "warning: %s\n", w)
+			if fl.Bool("strict") {
+				switch {
+				case rep.UnsignedTail > 0:
+					return fmt.Errorf("--strict: %d entries after the last checkpoint are not signed", rep.UnsignedTail)
+				case rep.Legacy != nil:
+					return fmt.Errorf("--strict: entries seq %d to %d are schema version 1", rep.Legacy.FirstSeq, rep.Legacy.LastSeq)
+				}
 			}
 			return nil
 		})
@@ -373,9 +423,67 @@ the whole chain by someone holding the signing key.`,
 	return c
 }
 
+// writeVerifyReport prints what verify found, first line first: OK only
+// when every entry is signed.
+func writeVerifyReport(out io.Writer, t *auditTarget, rep *prooflog.VerifyReport, err error, witnesses int) {
+	if err != nil {
+		fmt.Fprintf(out, "FAILED: %v\n", err)
+		if rep == nil {
+			return
+		}
+	} else if rep.UnsignedTail == 0 {
+		fmt.Fprintf(out, "OK: %d entries (%d decisions, %d checkpoints) verified and signed in %s\n", rep.Entries, rep.Decisions, rep.Checkpoints, redactDSN(t.log))
+	} else {
+		fmt.Fprintf(out, "VERIFIED UP TO THE LAST CHECKPOINT: %d entries (%d decisions, %d checkpoints) in %s; the last %d are not signed yet\n",
+			rep.Entries, rep.Decisions, rep.Checkpoints, redactDSN(t.log), rep.UnsignedTail)
+	}
+	fmt.Fprintf(out, "head: seq %d, hash %s\n", rep.Head.Seq, rep.Head.Hash)
+	if cp := rep.LastCheckpoint; cp != nil {
+		fmt.Fprintf(out, "last signed checkpoint: seq %d, hash %s (keep it: --known-head %d:%s)\n", cp.Seq, cp.Hash, cp.Seq, cp.Hash)
+	}
+	if rep.UnsignedTail > 0 {
+		fmt.Fprintf(out, "unsigned tail: %d entries after the last checkpoint are protected by the hash chain only\n", rep.UnsignedTail)
+	}
+	if p := rep.Policy; p != nil {
+		every, interval := "no count limit", "no time limit"
+		if p.Every > 0 {
+			every = fmt.Sprintf("at most %d decisions and texts apart", p.Every)
+		}
+		if p.IntervalMS > 0 {
+			interval = "every " + (time.Duration(p.IntervalMS) * time.Millisecond).String() + " while entries come in"
+		}
+		fmt.Fprintf(out, "checkpoint policy: %s, %s\n", every, interval)
+	}
+	if witnesses > 0 {
+		if w := rep.LastWitnessed; w != nil {
+			fmt.Fprintf(out, "witness: the log holds all %d witnessed checkpoints unchanged; the newest is seq %d, %d entries after it are not witnessed yet\n", rep.Witnessed, w.Seq, rep.UnwitnessedTail)
+		} else if err == nil {
+			fmt.Fprintf(out, "witness: every witnessed checkpoint lies before the log's signed prune cut\n")
+		}
+	} else {
+		fmt.Fprintf(out, "no witness given: truncation right after a checkpoint, or a rewrite by the key's holder, would not show (--witness)\n")
+	}
+	if l := rep.Legacy; l != nil {
+		fmt.Fprintf(out, "legacy: entries seq %d to %d (%d) are schema version 1: their chain and signatures verify, but missing checkpoints and files are not detectable there\n", l.FirstSeq, l.LastSeq, l.Entries)
+	}
+	for _, d := range rep.Discontinuities {
+		fmt.Fprintf(out, "discontinuity: %s lines %d to %d (%d bytes, sha256 %s) do not verify (%s); recorded at %s and kept in place\n",
+			d.File, d.FromLine, d.FromLine+d.Lines-1, d.Bytes, d.SHA256, d.Reason, d.At)
+	}
+	for _, r := range rep.Recoveries {
+		fmt.Fprintf(out, "recovery after a crash: %d bytes of an incomplete last line of %s set aside in %s\n", r.Bytes, r.File, r.SetAside)
+	}
+	if len(rep.MissingTexts) > 0 {
+		fmt.Fprintf(out, "warning: %d texts hashes used by decisions have no texts entry: %s\n", len(rep.MissingTexts), strings.Join(rep.MissingTexts, ", "))
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
+}
+
 func showCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "show [--config F | --log DIR|DSN] (--id <consent-id> | -- <consent-id>)",
+		Use:   "show [--config FILE | --log DIR|DSN] (--id <consent-id> | -- <consent-id>)",
 		Short: "Show every decision of one visitor, oldest first",
 		Long: `Prints the full history of one consent ID (the ID in the visitor's cookie and
 in the consent endpoint's answer), e.g. to answer an access request. An ID may
@@ -427,8 +535,9 @@ func showRecord(r *prooflog.Record) map[string]any {
 
 func exportCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "export [--format csv|jsonl] [--from T] [--to T] [--granted C,...] [--config F | --log DIR|DSN]",
+		Use:   "export [--format csv|jsonl] [--from T] [--to T] [--granted C,...] [--config FILE | --log DIR|DSN]",
 		Short: "Export decisions as CSV or JSON Lines",
+		Args:  cobra.NoArgs,
 		Long: `Writes the decisions to standard output. JSON Lines are the log's own lines,
 so they still hash to the chain.`,
 	}
@@ -458,8 +567,9 @@ so they still hash to the chain.`,
 
 func statsCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "stats [--from T] [--to T] [--json] [--config F | --log DIR|DSN]",
+		Use:   "stats [--from T] [--to T] [--json] [--config FILE | --log DIR|DSN]",
 		Short: "Decisions per day and category, with acceptance rates",
+		Args:  cobra.NoArgs,
 	}
 	logFlags(c)
 	filterFlags(c)
@@ -517,8 +627,9 @@ func writeStats(w io.Writer, st *prooflog.StatsReport) {
 
 func pruneCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "prune (--before T | --older-than DURATION) [--config F | --log DIR|DSN]",
+		Use:   "prune (--before T | --older-than DURATION) [--config FILE | --log DIR|DSN]",
 		Short: "Remove records past the retention period, leaving a signed checkpoint",
+		Args:  cobra.NoArgs,
 		Long: `Writes a signed checkpoint naming the cut, then removes what lies before it
 (whole files of the file log; rows of the database), so the rest still
 verifies. Needs the signing key in Caddy's storage (--config).`,
@@ -557,8 +668,23 @@ verifies. Needs the signing key in Caddy's storage (--config).`,
 		if err != nil {
 			return caddy.ExitCodeFailedStartup, err
 		}
-		b, _ := json.Marshal(rep)
-		fmt.Fprintf(cmd.OutOrStdout(), "pruned: %s\n", b)
+		out := cmd.OutOrStdout()
+		if rep.Cut == nil {
+			what := "no file holds only records"
+			if strings.HasPrefix(t.log, "postgres://") || strings.HasPrefix(t.log, "postgresql://") {
+				what = "no record is"
+			}
+			fmt.Fprintf(out, "nothing to prune: %s older than %s (the file being written is never removed)\n", what, before.UTC().Format(time.RFC3339))
+			return caddy.ExitCodeSuccess, nil
+		}
+		fmt.Fprintf(out, "pruned everything up to seq %d (hash %s)\n", rep.Cut.Seq, rep.Cut.Hash)
+		if len(rep.RemovedFiles) > 0 {
+			fmt.Fprintf(out, "removed %d files: %s\n", len(rep.RemovedFiles), strings.Join(rep.RemovedFiles, ", "))
+		}
+		if rep.RemovedEntries > 0 {
+			fmt.Fprintf(out, "removed %d entries\n", rep.RemovedEntries)
+		}
+		fmt.Fprintf(out, "signed prune checkpoint: seq %d, hash %s\n", rep.Checkpoint.Seq, rep.Checkpoint.Hash)
 		return caddy.ExitCodeSuccess, nil
 	})
 	return c
@@ -566,8 +692,9 @@ verifies. Needs the signing key in Caddy's storage (--config).`,
 
 func pubkeyCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "pubkey [--config F]",
+		Use:   "pubkey [--config FILE]",
 		Short: "Print the public keys that verify the proof log's checkpoints",
+		Args:  cobra.NoArgs,
 		Long: `Prints the public keys as JSON; give the file to auditors, who verify with
 caddy consent verify --log DIR --pubkey FILE. Creates nothing.`,
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/consentgate/consentgate/internal/testenv"
@@ -34,7 +35,8 @@ func TestDecisionsGoToPostgreSQL(t *testing.T) {
 	}))
 	defer up.Close()
 	t.Setenv("CONSENTGATE_E2E_DSN", dsn)
-	base := gateway(t, "{\n\t\tproof_log {\n\t\t\tpostgres {env.CONSENTGATE_E2E_DSN}\n\t\t\tpostgres_table "+table+"\n\t\t}\n\t}", up)
+	witness := t.TempDir()
+	base := gateway(t, "{\n\t\tproof_log {\n\t\t\tpostgres {env.CONSENTGATE_E2E_DSN}\n\t\t\tpostgres_table "+table+"\n\t\t\twitness "+witness+"\n\t\t}\n\t}", up)
 	var ids []string
 	for _, action := range []string{"accept_all", "reject_all"} {
 		res := post(t, base, "application/json", `{"action":"`+action+`"}`, map[string]string{"Origin": base})
@@ -59,7 +61,18 @@ func TestDecisionsGoToPostgreSQL(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("the database holds %d decisions (%v), want 2", n, err)
 	}
-	if _, err := prooflog.Verify(ctx, src, prooflog.VerifyOptions{}); err != nil {
-		t.Fatalf("the database chain does not verify: %v", err)
+	keys, err := prooflog.PublicKeys(ctx, caddy.ActiveContext().Storage(), prooflog.DefaultKeyStorageKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The checkpoint the sink wrote first is with the witness once it is
+	// durable in the database.
+	var witnessed [][]byte
+	for deadline := time.Now().Add(30 * time.Second); len(witnessed) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		witnessed, _ = prooflog.ReadWitness(ctx, witness)
+	}
+	rep, err := prooflog.Verify(ctx, src, prooflog.VerifyOptions{Keys: keys, Witnessed: witnessed})
+	if err != nil || rep.Witnessed == 0 {
+		t.Fatalf("the database chain does not verify with its witness (%d witnessed): %v", len(witnessed), err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/consentgate/consentgate/prooflog"
@@ -50,6 +51,52 @@ type ProofLogConfig struct {
 	// checkpoint at the cut so the rest stays verifiable (e.g. the policy
 	// lifetime plus a year). Zero keeps everything.
 	Retention caddy.Duration `json:"retention,omitempty"`
+
+	// Witnesses receive every signed checkpoint as it is made, somewhere
+	// the log's storage cannot rewrite: a directory (another volume, an
+	// auditor's mount), a PostgreSQL DSN (an INSERT-only role on its own
+	// table) or an http(s) URL (POST, retried with backoff). A witness
+	// that is down never delays a decision; failures are logged and
+	// counted in consentgate_proof_log_witness_total.
+	Witnesses []string `json:"witnesses,omitempty"`
+
+	// OnTamper says what the file log does when, on opening, complete
+	// lines after its last good entry do not verify (a crash leaves at
+	// most an incomplete last line): "record" (default) keeps them in
+	// place and continues after a signed discontinuity entry; "refuse"
+	// does not open the log, so decisions fail with 503 until an operator
+	// has looked and reloaded.
+	OnTamper string `json:"on_tamper,omitempty"`
+}
+
+// proofMetrics are the proof log's own metrics besides appends.
+type proofMetrics struct {
+	witness    *prometheus.CounterVec // witness, result
+	recoveries *prometheus.CounterVec // kind
+}
+
+func newProofMetrics(reg prometheus.Registerer) *proofMetrics {
+	return &proofMetrics{
+		witness: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "proof_log_witness_total",
+			Help: "Signed checkpoints per witness and result: sent, failed (an attempt; retried with backoff) or dropped (not delivered: queue overflow, refused, shutdown)."}, []string{"witness", "result"})),
+		recoveries: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "proof_log_recoveries_total",
+			Help: "Damage found when opening the proof log: torn (an incomplete last line set aside) or discontinuity (complete lines that do not verify, kept and recorded)."}, []string{"kind"})),
+	}
+}
+
+// witnessHooks count and log what happens to witnessed checkpoints.
+func (h *Handler) witnessHooks(m *proofMetrics) prooflog.WitnessHooks {
+	return prooflog.WitnessHooks{OnResult: func(target, result string, seq uint64, err error) {
+		m.witness.WithLabelValues(target, result).Inc()
+		switch result {
+		case prooflog.WitnessFailed:
+			h.logger.Warn("proof log witness unreachable; retrying with backoff (decisions are not delayed)",
+				zap.String("witness", target), zap.Uint64("checkpoint_seq", seq), zap.Error(err))
+		case prooflog.WitnessDropped:
+			h.logger.Error("proof log checkpoint not delivered to a witness; a later checkpoint covers it when delivered",
+				zap.String("witness", target), zap.Uint64("checkpoint_seq", seq), zap.Error(err))
+		}
+	}}
 }
 
 // DefaultProofLogDir returns the default file log directory.
@@ -67,6 +114,11 @@ func (h *Handler) newProofSink(ctx caddy.Context) (prooflog.Sink, error) {
 	keys := &prooflog.Keyring{Storage: ctx.Storage()}
 	onError := func(err error) { h.logger.Error("proof log background work failed", zap.Error(err)) }
 	repl := caddy.NewReplacer()
+	pm := newProofMetrics(ctx.GetMetricsRegistry())
+	var witnesses []string
+	for _, w := range cfg.Witnesses {
+		witnesses = append(witnesses, repl.ReplaceKnown(w, ""))
+	}
 	if cfg.Postgres != "" {
 		owner := cfg.PostgresOwner
 		if owner != "" {
@@ -81,6 +133,8 @@ func (h *Handler) newProofSink(ctx caddy.Context) (prooflog.Sink, error) {
 			CheckpointInterval: time.Duration(cfg.CheckpointInterval),
 			Retention:          time.Duration(cfg.Retention),
 			OnError:            onError,
+			Witnesses:          witnesses,
+			WitnessHooks:       h.witnessHooks(pm),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("proof log: %w", err)
@@ -100,9 +154,18 @@ func (h *Handler) newProofSink(ctx caddy.Context) (prooflog.Sink, error) {
 		NoDailyRotation:    cfg.NoDailyRotation,
 		Retention:          time.Duration(cfg.Retention),
 		OnRecovery: func(r prooflog.RecoveryReport) {
-			h.logger.Warn("proof log recovered from a crash: torn bytes set aside", zap.Any("report", r))
+			pm.recoveries.WithLabelValues("torn").Inc()
+			h.logger.Warn("proof log recovered from a crash: an incomplete last line was set aside and recorded", zap.Any("report", r))
 		},
-		OnError: onError,
+		OnDiscontinuity: func(d prooflog.Discontinuity) {
+			pm.recoveries.WithLabelValues("discontinuity").Inc()
+			h.logger.Error("proof log damaged or tampered with: complete lines that do not verify were kept in place and a signed discontinuity recorded; `caddy consent verify` reports it",
+				zap.String("file", d.File), zap.Int("from_line", d.FromLine), zap.Int("lines", d.Lines), zap.String("sha256", d.SHA256), zap.String("reason", d.Reason))
+		},
+		OnError:      onError,
+		Witnesses:    witnesses,
+		WitnessHooks: h.witnessHooks(pm),
+		OnTamper:     cfg.OnTamper,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("proof log: %w", err)

@@ -120,6 +120,14 @@ func CheckWitnessTarget(target string) error {
 func RedactTarget(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" {
+		// Unparsable: still hide whatever sits between "user:" and "@".
+		if i := strings.Index(s, "://"); i >= 0 {
+			if at := strings.LastIndexByte(s, '@'); at > i {
+				if c := strings.IndexByte(s[i+3:at], ':'); c >= 0 {
+					return s[:i+3+c+1] + "xxx" + s[at:]
+				}
+			}
+		}
 		return s
 	}
 	if _, ok := u.User.Password(); ok {
