@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,11 +13,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 
 	"github.com/consentgate/consentgate/internal/testenv"
+	"github.com/consentgate/consentgate/prooflog"
 )
 
 // productionEnv is the environment the configs of README's Production
@@ -238,5 +242,112 @@ func TestFullConfigShowsEveryOption(t *testing.T) {
 		if !shown[o] {
 			t.Errorf("configs/full/Caddyfile does not show %s", o)
 		}
+	}
+}
+
+// TestHTTPSConfigRuns runs configs/production/https.Caddyfile with Caddy's
+// own HTTPS: a certificate from Caddy's internal CA instead of ACME (no
+// network here), on a free port, in front of a test upstream instead of
+// PHP-FPM. The decision from the https origin is accepted, its cookie is
+// Secure and the proof record's origin is https://example.com:<port>.
+func TestHTTPSConfigRuns(t *testing.T) {
+	data, err := os.ReadFile("../configs/production/https.Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html><head></head><body>the bakery</body></html>")
+	}))
+	t.Cleanup(up.Close)
+	port := testenv.FreePort(t)
+	// Caddy's certificate maintenance may still write to its storage as
+	// it stops: remove the folder without failing the test.
+	dir, err := os.MkdirTemp("", "consentgate-https")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	logDir := filepath.Join(dir, "prooflog")
+	cf := string(data)
+	for _, r := range []struct{ old, repl string }{
+		{"\temail webmaster@example.com\n", fmt.Sprintf("\temail webmaster@example.com\n\tadmin off\n\tstorage file_system %s\n\tskip_install_trust\n\tauto_https disable_redirects\n", filepath.Join(dir, "storage"))},
+		{"\nexample.com {", fmt.Sprintf("\nexample.com:%d {\n\tbind 127.0.0.1\n\ttls internal", port)},
+		{"output file /var/log/caddy/access.log", "output file " + filepath.Join(dir, "access.log")},
+		{"\t\tpolicy_url /privacy/\n", fmt.Sprintf("\t\tpolicy_url /privacy/\n\t\tproof_log {\n\t\t\tdir %s\n\t\t}\n", logDir)},
+		{"\troot * /usr/share/wordpress\n\tphp_fastcgi unix//run/php/php8.2-fpm.sock\n\tfile_server\n", "\treverse_proxy " + strings.TrimPrefix(up.URL, "http://") + "\n"},
+		{"\nwww.example.com {", fmt.Sprintf("\nwww.example.com:%d {\n\tbind 127.0.0.1\n\ttls internal", testenv.FreePort(t))},
+	} {
+		if !strings.Contains(cf, r.old) {
+			t.Fatalf("the config no longer has %q", r.old)
+		}
+		cf = strings.Replace(cf, r.old, r.repl, 1)
+	}
+	cfgJSON, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Load(cfgJSON, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+
+	origin := fmt.Sprintf("https://example.com:%d", port)
+	httpsClient := &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			// The internal CA is not in the system's trust store.
+			TLSClientConfig: &tls.Config{ServerName: "example.com", InsecureSkipVerify: true},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
+			},
+		},
+	}
+	// Caddy issues the certificate in the background as it starts.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := httpsClient.Get(origin + "/")
+		if err == nil {
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(page), "the bakery") || !strings.Contains(string(page), "/.well-known/consent/") {
+				t.Fatalf("page over HTTPS lacks the banner: %d %s", resp.StatusCode, page)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTPS within 15s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("POST", origin+"/.well-known/consent/consent", strings.NewReader(`{"action":"accept_all"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", origin) // a browser without Sec-Fetch-Site
+	resp, err := httpsClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var state stateResponse
+	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("decision over HTTPS: %d %+v %v", resp.StatusCode, state, err)
+	}
+	var secure bool
+	for _, c := range resp.Cookies() {
+		if c.Name == DefaultCookieName {
+			secure = c.Secure
+		}
+	}
+	if !secure {
+		t.Errorf("the consent cookie is not Secure over HTTPS: %v", resp.Header["Set-Cookie"])
+	}
+	src, err := prooflog.OpenDir(logDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := prooflog.Show(context.Background(), src, state.ID)
+	if err != nil || len(recs) != 1 || recs[0].Origin != origin {
+		t.Fatalf("proof records %+v (%v), want one with origin %s", recs, err, origin)
 	}
 }
