@@ -29,6 +29,15 @@ func (rs *Ruleset) scanLoaders(body []byte, from int, found func(*Vendor)) {
 		}
 		p := i + j
 		i = p + 1
+		// A URL's "//" follows its scheme's ':' or opens a string;
+		// anything else (a comment, a regular expression) is not one.
+		q := p - 1
+		if q >= 0 && body[q] == '\\' {
+			q-- // "\/\/" in JSON
+		}
+		if q < 0 || !bytesContain(":\"'`", body[q]) {
+			continue
+		}
 		var hostStart int
 		switch {
 		case p+1 < len(body) && body[p+1] == '/':
