@@ -69,7 +69,9 @@ if [ ${#plan[@]} -gt 0 ]; then
 	if $can_setup; then
 		echo "test.sh: before the tests, this machine gets:" >&2
 	else
-		echo "test.sh: not set up here (needs root and apt-get; CONSENTGATE_TEST_SETUP=${CONSENTGATE_TEST_SETUP:-}), so the tests that need it skip:" >&2
+		why="it needs root and apt-get"
+		[ "${CONSENTGATE_TEST_SETUP:-}" != none ] || why="CONSENTGATE_TEST_SETUP=none"
+		echo "test.sh: not setting up ($why), so the tests that need these skip:" >&2
 	fi
 	for p in "${plan[@]}"; do
 		echo "  - $p" >&2
