@@ -266,6 +266,7 @@
 	const hasAttr = EP.hasAttribute;
 	const removeAttr = EP.removeAttribute;
 	const consoleInfo = window.console && console.info;
+	const insertBefore = Node.prototype.insertBefore;
 
 	// ---- Decisions --------------------------------------------------------
 
@@ -958,6 +959,11 @@
 				call(removeAttr, el, P + n);
 				call(setAttr, el, n, v);
 			}
+		}
+		// A link is processed when it is inserted, not when its image
+		// candidates change: insert it again, where it is.
+		if (el.localName === 'link' && el.parentNode) {
+			insertBefore.call(el.parentNode, el, el.nextSibling);
 		}
 	}
 
