@@ -110,11 +110,11 @@ type State struct {
 // Banner renders the consent banner of one site. It is safe for concurrent
 // use.
 type Banner struct {
-	cfg     Config
-	cats    []rules.Category
-	langs   []*language
-	byTag   map[string]*language
-	assets  []Asset
+	cfg    Config
+	cats   []rules.Category
+	langs  []*language
+	byTag  map[string]*language
+	assets []Asset
 	// headAssets are the stylesheet link and the deferred banner script.
 	headAssets []byte
 	cmName     string // the consent mode asset, or ""
