@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/consentgate/consentgate/internal/testenv"
+	"github.com/consentgate/consentgate/prooflog"
 )
 
 // runConsent runs `caddy consent <args>` in process and returns its output
@@ -39,9 +40,9 @@ func TestAuditorCommands(t *testing.T) {
 	}))
 	defer up.Close()
 	dir := t.TempDir()
-	storage, logDir := filepath.Join(dir, "storage"), filepath.Join(dir, "prooflog")
+	storage, logDir, witness := filepath.Join(dir, "storage"), filepath.Join(dir, "prooflog"), filepath.Join(dir, "witness")
 	port := testenv.FreePort(t)
-	site := fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n\tcookie_consent {\n\t\trate_limit off\n\t\tproof_log {\n\t\t\tdir %s\n\t\t}\n\t}\n\treverse_proxy %s\n}\n", port, logDir, strings.TrimPrefix(up.URL, "http://"))
+	site := fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n\tcookie_consent {\n\t\trate_limit off\n\t\tproof_log {\n\t\t\tdir %s\n\t\t\twitness %s\n\t\t}\n\t}\n\treverse_proxy %s\n}\n", port, logDir, witness, strings.TrimPrefix(up.URL, "http://"))
 	cfgJSON := adaptCaddyfile(t, fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\toutput discard\n\t}\n}\n", storage)+site)
 	if err := caddy.Load(cfgJSON, true); err != nil {
 		t.Fatal(err)
@@ -66,8 +67,16 @@ func TestAuditorCommands(t *testing.T) {
 	}
 
 	out, err := runConsent(t, "verify", "--config", cfgFile)
-	if err != nil || !strings.Contains(out, "OK: ") || !strings.Contains(out, "3 decisions") || !strings.Contains(out, "last signed checkpoint") {
+	if err != nil || !strings.Contains(out, "OK: ") || !strings.Contains(out, "3 decisions") || !strings.Contains(out, "last signed checkpoint") || !strings.Contains(out, "no witness given") {
 		t.Fatalf("verify: %v\n%s", err, out)
+	}
+	out, err = runConsent(t, "verify", "--config", cfgFile, "--witness", witness, "--strict")
+	if err != nil || !strings.Contains(out, "OK: ") || !strings.Contains(out, "witness: the log holds all 2 witnessed checkpoints") {
+		t.Fatalf("verify --witness: %v\n%s", err, out)
+	}
+	out, err = runConsent(t, "prune", "--config", cfgFile, "--before", "2000-01-01")
+	if err != nil || !strings.Contains(out, "nothing to prune") {
+		t.Fatalf("prune with nothing to prune: %v\n%s", err, out)
 	}
 
 	out, err = runConsent(t, "show", "--config", cfgFile, "--id", state.ID)
@@ -109,6 +118,37 @@ func TestAuditorCommands(t *testing.T) {
 	}
 	if out, err := runConsent(t, "verify", "--log", logDir, "--pubkey", filepath.Join(dir, "missing.json")); err == nil {
 		t.Fatalf("verify with a missing key file passed:\n%s", out)
+	}
+	// Keys from several files (e.g. one per instance or per rotation).
+	other, _ := prooflog.GenerateSigningKey()
+	otherDoc, _ := prooflog.MarshalPublicKeys([]prooflog.PublicKey{other.Public()})
+	otherFile := filepath.Join(dir, "other.json")
+	if err := os.WriteFile(otherFile, otherDoc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runConsent(t, "verify", "--log", logDir, "--pubkey", otherFile); err == nil || !strings.Contains(out, "unknown_key") {
+		t.Fatalf("verify with only another key: %v\n%s", err, out)
+	}
+	if out, err := runConsent(t, "verify", "--log", logDir, "--pubkey", otherFile, "--pubkey", pubFile, "--json"); err != nil || !strings.Contains(out, `"ok":true`) {
+		t.Fatalf("verify with two key files: %v\n%s", err, out)
+	}
+
+	// Cutting the log right after a checkpoint passes without the witness
+	// (documented) and fails with it.
+	logFiles, _ := filepath.Glob(filepath.Join(logDir, "consent-*.jsonl"))
+	full, _ := os.ReadFile(logFiles[0])
+	cut := bytes.SplitAfter(full, []byte("\n"))
+	if err := os.WriteFile(logFiles[0], bytes.Join(cut[:1], nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runConsent(t, "verify", "--log", logDir, "--pubkey", pubFile); err != nil {
+		t.Fatalf("verify of a log cut after its first checkpoint, without the witness: %v\n%s", err, out)
+	}
+	if out, err := runConsent(t, "verify", "--log", logDir, "--pubkey", pubFile, "--witness", witness); err == nil || !strings.Contains(out, "FAILED: proof log witness") {
+		t.Fatalf("verify of a cut log with the witness: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(logFiles[0], full, 0o600); err != nil {
+		t.Fatal(err)
 	}
 
 	// Editing a record breaks the chain at that record.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
+
 	"github.com/consentgate/consentgate/banner"
 	"github.com/consentgate/consentgate/rules"
 )
@@ -51,6 +53,36 @@ func shortSecretError(opt, template string, got int) error {
 	}
 	return fmt.Errorf("%s is %d bytes after placeholders; at least %d bytes are needed: is %s set in Caddy's environment (systemd: EnvironmentFile=)? Set it to the output of `openssl rand -base64 32`",
 		opt, got, minSecretLen, strings.Join(vars, ", "))
+}
+
+// checkProofLogPlaceholders names the environment variable behind an
+// empty proof_log location ({env.…} in postgres, postgres_owner or dir),
+// which would otherwise surface as "no DSN configured" or a log in the
+// working directory.
+func checkProofLogPlaceholders(pl *ProofLogConfig) error {
+	if pl == nil {
+		return nil
+	}
+	repl := caddy.NewReplacer()
+	for _, o := range []struct{ opt, template string }{
+		{"postgres", pl.Postgres},
+		{"postgres_owner", pl.PostgresOwner},
+		{"dir", pl.Dir},
+	} {
+		if o.template == "" || strings.TrimSpace(repl.ReplaceKnown(o.template, "")) != "" {
+			continue
+		}
+		var vars []string
+		for _, m := range envPlaceholder.FindAllStringSubmatch(o.template, -1) {
+			vars = append(vars, m[1])
+		}
+		if len(vars) == 0 {
+			return fmt.Errorf("proof_log %s %s is empty after placeholders", o.opt, o.template)
+		}
+		return fmt.Errorf("proof_log %s %s is empty: is %s set in Caddy's environment (systemd: EnvironmentFile=)?",
+			o.opt, o.template, strings.Join(vars, ", "))
+	}
+	return nil
 }
 
 // checkTextKey checks the key of a `text` line against the banner's keys.

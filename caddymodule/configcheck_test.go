@@ -77,6 +77,8 @@ func TestProvisionErrorsSayTheFix(t *testing.T) {
 			[]string{"previous_secrets: secret 1 is 0 bytes", "CONSENTGATE_TEST_UNSET_SECRET"}},
 		{"missing rules file", `{"handler":"cookie_consent","rules_files":["/nonexistent/site-rules.json"]}`,
 			[]string{"rules_file /nonexistent/site-rules.json: no such file"}},
+		{"proof log database from an unset variable", `{"handler":"cookie_consent","proof_log":{"postgres":"{env.CONSENTGATE_TEST_UNSET_DSN}"}}`,
+			[]string{"proof_log postgres {env.CONSENTGATE_TEST_UNSET_DSN} is empty", "is CONSENTGATE_TEST_UNSET_DSN set"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -373,6 +373,9 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 		h.limiter = newDecisionLimiter(perMinute, burst, 100_000)
 	}
 	h.masker = ipmask.Masker{}
+	if err := checkProofLogPlaceholders(h.ProofLog); err != nil {
+		return err
+	}
 	if h.sink, err = h.newProofSink(ctx); err != nil {
 		return err
 	}

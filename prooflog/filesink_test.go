@@ -335,3 +335,28 @@ func TestInvalidRecordsAreRefusedBeforeTheLog(t *testing.T) {
 		t.Fatalf("an invalid record reached the writer: %+v", c)
 	}
 }
+
+func TestAPolicyChangeIsAnnouncedBeforeEntriesFollowIt(t *testing.T) {
+	dir := t.TempDir()
+	old := newTestSink(t, dir, func(c *FileConfig) { c.CheckpointEvery = 3 })
+	appendN(t, old, 0, 2)
+	// A reload raises checkpoint_every: the next entries may be further
+	// apart than the last checkpoint announced, so a policy checkpoint
+	// comes first.
+	neu := newTestSink(t, dir, func(c *FileConfig) { c.CheckpointEvery = 8 })
+	_ = old.Close()
+	appendN(t, neu, 2, 7)
+	rep := verifyDir(t, dir)
+	if rep.Policy == nil || rep.Policy.Every != 8 {
+		t.Fatalf("policy %+v, want every 8", rep.Policy)
+	}
+	found := false
+	for _, l := range readLines(t, logFiles(t, dir)[0]) {
+		if e, err := ParseEntry(l); err == nil && e.Kind == KindCheckpoint && e.Checkpoint.Reason == ReasonPolicy {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no policy checkpoint after the reload")
+	}
+}
