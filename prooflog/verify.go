@@ -52,10 +52,10 @@ const (
 
 // ChainError reports the first place a log fails verification.
 type ChainError struct {
-	Kind   BreakKind
-	Pos    Position
-	Detail string
-	Err    error // ErrBadSignature, ErrUnknownKey or a parse error, if any
+	Kind   BreakKind `json:"kind"`
+	Pos    Position  `json:"pos"`
+	Detail string    `json:"detail"`
+	Err    error     `json:"-"` // ErrBadSignature, ErrUnknownKey or a parse error, if any
 }
 
 // Error describes the break and its position.
