@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/consentgate/consentgate/rewrite"
 	"github.com/consentgate/consentgate/rules"
@@ -54,6 +55,56 @@ func BenchmarkClassify(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/element")
 			})
 		}
+	}
+}
+
+// BenchmarkClassifyRatio is BenchmarkClassify with the two tiers timed in
+// alternation, pass by pass, so that a busy machine slows both alike: the
+// catalogue/curated metric is the ratio of their per-element costs (1.10
+// would be 10% slower with the catalogue).
+//
+//	go test ./rules -run '^$' -bench ClassifyRatio -count 6
+func BenchmarkClassifyRatio(b *testing.B) {
+	var urls, inline [][]byte
+	for _, e := range corpusElements(b) {
+		if e.url == "" {
+			inline = append(inline, e.inline)
+		} else {
+			urls = append(urls, []byte(e.url))
+		}
+	}
+	curated, full := compileTiers(b, false), compileTiers(b, true)
+	found := func(*rules.Vendor) {}
+	for _, kind := range []struct {
+		name     string
+		elements [][]byte
+		classify func(rs *rules.Ruleset, el, scratch []byte)
+	}{
+		{"url", urls, func(rs *rules.Ruleset, el, scratch []byte) { rs.MatchURL(rules.SplitURL(el, scratch)) }},
+		{"inline", inline, func(rs *rules.Ruleset, el, _ []byte) { rs.ScanInline(el, 0, found) }},
+	} {
+		b.Run("kind="+kind.name, func(b *testing.B) {
+			var scratch [256]byte
+			var spent [2]time.Duration
+			passes := 0
+			for b.Loop() {
+				for i, rs := range [2]*rules.Ruleset{curated, full} {
+					if passes%2 == 1 {
+						i, rs = 1-i, [2]*rules.Ruleset{full, curated}[i] // alternate which goes first
+					}
+					start := time.Now()
+					for _, el := range kind.elements {
+						kind.classify(rs, el, scratch[:0])
+					}
+					spent[i] += time.Since(start)
+				}
+				passes++
+			}
+			n := float64(passes * len(kind.elements))
+			b.ReportMetric(float64(spent[0].Nanoseconds())/n, "curated-ns/element")
+			b.ReportMetric(float64(spent[1].Nanoseconds())/n, "catalogue-ns/element")
+			b.ReportMetric(float64(spent[1])/float64(spent[0]), "catalogue/curated")
+		})
 	}
 }
 

@@ -285,3 +285,30 @@ func FuzzMatchCookie(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScanInline: the signature and loader scan never panics or reads
+// outside the body, and a vendor found in a prefix of a script is found in
+// the whole script too (what the rewriter's incremental scan relies on).
+func FuzzScanInline(f *testing.F) {
+	rs := bothTiers(f)
+	for _, s := range []string{
+		`s.src='//contextual.media.net/nmedianet.js?cid=1';`,
+		`{"u":"https:\/\/cdn.mxpnl.com\/libs\/m.js"}`,
+		`gtag('js', new Date()); fbq('init','1');`,
+		`"//a.b/`, `:\/\/`, `'//x.adnxs.com/\/\/a.gif'`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		b := []byte(body)
+		whole := map[string]bool{}
+		rs.ScanInline(b, 0, func(v *Vendor) { whole[v.ID] = true })
+		for cut := 0; cut <= len(b); cut += max(1, len(b)/7) {
+			rs.ScanInline(b[:cut], 0, func(v *Vendor) {
+				if !whole[v.ID] {
+					t.Fatalf("vendor %s found in the first %d bytes of %q but not in all of it", v.ID, cut, body)
+				}
+			})
+		}
+	})
+}

@@ -255,3 +255,27 @@ func TestCommittedCatalogueMatchesThePins(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCookies: the CSV reader rejects or reads any input without
+// panicking, and Build turns what it reads into a catalogue that compiles.
+func FuzzParseCookies(f *testing.F) {
+	seed, err := os.ReadFile("testdata/ocd.csv")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(strings.Join(ocdColumns, ",") + "\n1,P,Marketing,a*b,,d,r,c,u,1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, err := ParseCookies(data)
+		if err != nil {
+			return
+		}
+		file, _, err := Build(nil, rows, &rules.Catalogue{})
+		if err != nil {
+			return // an unmapped category
+		}
+		if _, err := rules.Compile(rules.AllSet, file); err != nil {
+			t.Fatalf("Build made a catalogue that does not compile: %v", err)
+		}
+	})
+}
