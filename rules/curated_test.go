@@ -18,13 +18,13 @@ func TestCuratedVendorTags(t *testing.T) {
 		{"https://gum.criteo.com/syncframe?origin=publishertag", "criteo"},
 		{"https://bidder.criteo.com/cdb?ptv=1", "criteo"},
 		// Google AdSense, Ad Manager (GPT), safeframes, adservice.
-		{"https://pagead2.googlesyndication.com/pagead/js/adsbygoogle.js?client=ca-pub-1234", "google-adsense"},
-		{"https://securepubads.g.doubleclick.net/tag/js/gpt.js", "google-adsense"},
-		{"https://www.googletagservices.com/tag/js/gpt.js", "google-adsense"},
-		{"https://3f1c0c5c2b8a1e4c6d7f8a9b0c1d2e3f.safeframe.googlesyndication.com/safeframe/1-0-40/html/container.html", "google-adsense"},
-		{"https://tpc.googlesyndication.com/sodar/sodar2.js", "google-adsense"},
-		{"https://adservice.google.com/adsid/integrator.js?domain=example.com", "google-adsense"},
-		{"https://ep1.adtrafficquality.google/getconfig/sodar?sv=200", "google-adsense"},
+		{"https://pagead2.googlesyndication.com/pagead/js/adsbygoogle.js?client=ca-pub-1234", "google-ads"},
+		{"https://securepubads.g.doubleclick.net/tag/js/gpt.js", "google-ads"},
+		{"https://www.googletagservices.com/tag/js/gpt.js", "google-ads"},
+		{"https://3f1c0c5c2b8a1e4c6d7f8a9b0c1d2e3f.safeframe.googlesyndication.com/safeframe/1-0-40/html/container.html", "google-ads"},
+		{"https://tpc.googlesyndication.com/sodar/sodar2.js", "google-ads"},
+		{"https://adservice.google.com/adsid/integrator.js?domain=example.com", "google-ads"},
+		{"https://ep1.adtrafficquality.google/getconfig/sodar?sv=200", "google-ads"},
 		{"https://googleads.g.doubleclick.net/pagead/ads?client=ca-pub-1", "google-ads"},
 		// Taboola: publisher loader and pixel.
 		{"https://cdn.taboola.com/libtrc/example-publisher/loader.js", "taboola"},
@@ -99,8 +99,8 @@ func TestCuratedVendorTags(t *testing.T) {
 	}{
 		{"criteo onetag", `window.criteo_q = window.criteo_q || []; window.criteo_q.push({ event: "setAccount", account: 1234 }, { event: "viewHome" });`, "criteo"},
 		{"criteo publisher tag", `window.Criteo = window.Criteo || {}; window.Criteo.events = window.Criteo.events || []; Criteo.events.push(function() { Criteo.DisplayAcknowledgement(); });`, "criteo"},
-		{"adsense unit", `(adsbygoogle = window.adsbygoogle || []).push({});`, "google-adsense"},
-		{"gpt slot", `window.googletag = window.googletag || {cmd: []}; googletag.cmd.push(function() { googletag.defineSlot('/6355419/Travel', [728, 90], 'div-1').addService(googletag.pubads()); googletag.enableServices(); });`, "google-adsense"},
+		{"adsense unit", `(adsbygoogle = window.adsbygoogle || []).push({});`, "google-ads"},
+		{"gpt slot", `window.googletag = window.googletag || {cmd: []}; googletag.cmd.push(function() { googletag.defineSlot('/6355419/Travel', [728, 90], 'div-1').addService(googletag.pubads()); googletag.enableServices(); });`, "google-ads"},
 		{"taboola loader", `window._taboola = window._taboola || []; _taboola.push({article:'auto'}); !function (e, f, u, i) { if (!document.getElementById(i)){ e.async = 1; e.src = u; e.id = i; f.parentNode.insertBefore(e, f); } }(document.createElement('script'), document.getElementsByTagName('script')[0], '//cdn.taboola.com/libtrc/publisher/loader.js', 'tb_loader_script');`, "taboola"},
 		{"taboola pixel", `window._tfa = window._tfa || []; window._tfa.push({notify: 'event', name: 'page_view', id: 1234567});`, "taboola"},
 		{"outbrain pixel", `!function(_window, _document) { var OB_ADV_ID = '00abc'; if (_window.obApi) { return; } var api = _window.obApi = function() { api.queue.push(arguments); }; }(window, document); obApi('track', 'PAGE_VIEW');`, "outbrain"},
@@ -132,7 +132,7 @@ func TestCuratedVendorCookies(t *testing.T) {
 	rs := defaultRules(t)
 	for name, vendor := range map[string]string{
 		"cto_bundle": "criteo", "cto_bidid": "criteo", "cto_tld_test": "criteo",
-		"__gads": "google-adsense", "__gpi": "google-adsense",
+		"__gads": "google-ads", "__gpi": "google-ads",
 		"trc_cookie_storage": "taboola", "__qca": "quantcast", "_scor_uid": "comscore",
 		"_cb": "chartbeat", "_cb_svref": "chartbeat", "_chartbeat2": "chartbeat",
 		"_scid": "snap-pixel", "_sctr": "snap-pixel", "_rdt_uuid": "reddit-pixel",

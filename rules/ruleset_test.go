@@ -45,7 +45,7 @@ func TestDefaultRulesMatchVendorURLs(t *testing.T) {
 		{"https://px.ads.linkedin.com/collect/?pid=1&fmt=gif", "linkedin-insight"},
 		{"https://analytics.tiktok.com/i18n/pixel/events.js", "tiktok-pixel"},
 		{"https://googleads.g.doubleclick.net/pagead/viewthroughconversion/1/", "google-ads"},
-		{"https://pagead2.googlesyndication.com/pagead/js/adsbygoogle.js", "google-adsense"},
+		{"https://pagead2.googlesyndication.com/pagead/js/adsbygoogle.js", "google-ads"},
 		{"https://bat.bing.com/bat.js", "microsoft-advertising"},
 		{"https://s.pinimg.com/ct/core.js", "pinterest-tag"},
 		{"https://ct.pinterest.com/v3/?tid=1", "pinterest-tag"},

@@ -71,7 +71,7 @@ var strictness = map[string]int{"necessary": 0, "preferences": 1, "statistics": 
 var aliases = map[string]string{
 	"Google/Doubleclick Ads":       "google-ads",
 	"DoubleClick/Google Marketing": "google-ads",
-	"Google AdSense":               "google-adsense",
+	"Google AdSense":               "google-ads",
 	"Facebook":                     "meta-pixel",
 	"Twitter":                      "x-twitter",
 	"X":                            "x-twitter",
