@@ -102,9 +102,13 @@ type State struct {
 	// needs to tell third-party scripts from first-party ones when
 	// GuardConfig.BlockUnknown is set.
 	Site string
-	// Nonce is the page's CSP nonce for scripts and styles: every tag the
-	// banner inserts carries it. Empty: none.
+	// Nonce is the nonce the page's Content-Security-Policy requires of
+	// script elements: every script tag the banner inserts carries it.
+	// Empty: none.
 	Nonce string
+	// StyleNonce is the nonce it requires of stylesheets: the banner's
+	// stylesheet link carries it. Empty: none.
+	StyleNonce string
 }
 
 // Banner renders the consent banner of one site. It is safe for concurrent
@@ -349,7 +353,7 @@ func (b *Banner) buildAssets() error {
 		b.assets = append(b.assets, g)
 		b.buildGuardTags(g.Name)
 	}
-	b.headAssets = b.appendHeadAssets(nil, cssAsset.Name, jsAsset.Name, "")
+	b.headAssets = b.appendHeadAssets(nil, cssAsset.Name, jsAsset.Name, State{})
 	for d := range 2 {
 		for s := range rules.AllSet + 1 {
 			b.headStart[d][s] = b.appendHeadStart(nil, State{Decided: d == 1, Accepted: s})
@@ -358,15 +362,15 @@ func (b *Banner) buildAssets() error {
 	return nil
 }
 
-func (b *Banner) appendHeadAssets(dst []byte, css, js, nonce string) []byte {
+func (b *Banner) appendHeadAssets(dst []byte, css, js string, s State) []byte {
 	dst = append(dst, `<link rel="stylesheet" href="`...)
 	dst = escapeAttr(dst, b.cfg.Prefix+css)
 	dst = append(dst, '"')
-	dst = appendNonce(dst, nonce)
+	dst = appendNonce(dst, s.StyleNonce)
 	dst = append(dst, `><script src="`...)
 	dst = escapeAttr(dst, b.cfg.Prefix+js)
 	dst = append(dst, `" defer`...)
-	dst = appendNonce(dst, nonce)
+	dst = appendNonce(dst, s.Nonce)
 	return append(dst, `></script>`...)
 }
 
@@ -383,10 +387,10 @@ func (b *Banner) appendHeadStart(dst []byte, s State) []byte {
 		dst = appendNonce(dst, s.Nonce)
 		dst = append(dst, `></script>`...)
 	}
-	if s.Nonce == "" {
+	if s.Nonce == "" && s.StyleNonce == "" {
 		return append(dst, b.headAssets...)
 	}
-	return b.appendHeadAssets(dst, b.assets[0].Name, b.assets[1].Name, s.Nonce)
+	return b.appendHeadAssets(dst, b.assets[0].Name, b.assets[1].Name, s)
 }
 
 // Assets returns the files to serve under Config.Prefix: the stylesheet,
@@ -398,10 +402,11 @@ func (b *Banner) Assets() []Asset { return slices.Clone(b.assets) }
 // ConsentMode, a synchronous script that sets Google Consent Mode's
 // defaults (all denied) and then updates them to what s accepted; then the
 // stylesheet link and the deferred banner script. They come before any
-// <base> of the page, so its base URL cannot send them elsewhere. Every
-// tag carries s.Nonce when set. The result must not be modified.
+// <base> of the page, so its base URL cannot send them elsewhere. Script
+// tags carry s.Nonce and the link s.StyleNonce when set. The result must
+// not be modified.
 func (b *Banner) HeadStart(s State) []byte {
-	if s.Nonce != "" {
+	if s.Nonce != "" || s.StyleNonce != "" {
 		return b.appendHeadStart(nil, s)
 	}
 	d := 0

@@ -754,7 +754,7 @@ func TestHeadPieces(t *testing.T) {
 	}
 	wantNonce := fmt.Sprintf(`<link rel="stylesheet" href="/.well-known/consent/%s" nonce="r4nd0m"><script src="/.well-known/consent/%s" defer nonce="r4nd0m"></script>`,
 		names["banner.css"], names["banner.js"])
-	if got := string(b.HeadStart(State{Nonce: "r4nd0m"})); got != wantNonce {
+	if got := string(b.HeadStart(State{Nonce: "r4nd0m", StyleNonce: "r4nd0m"})); got != wantNonce {
 		t.Errorf("HeadStart with a nonce = %s\nwant %s", got, wantNonce)
 	}
 	if _, ok := names["consent-mode.js"]; ok {
@@ -780,7 +780,9 @@ func TestHeadPieces(t *testing.T) {
 		{State{}, `<script src="/.well-known/consent/` + cmName + `" data-cg-decided="false" data-cg-accepted="necessary"></script>` + wantHead},
 		{State{Decided: true, Accepted: rules.SetOf(rules.Statistics, rules.Marketing)},
 			`<script src="/.well-known/consent/` + cmName + `" data-cg-decided="true" data-cg-accepted="necessary statistics marketing"></script>` + wantHead},
-		{State{Nonce: "r4nd0m"}, `<script src="/.well-known/consent/` + cmName + `" data-cg-decided="false" data-cg-accepted="necessary" nonce="r4nd0m"></script>` + wantNonce},
+		{State{Nonce: "r4nd0m", StyleNonce: "r4nd0m"}, `<script src="/.well-known/consent/` + cmName + `" data-cg-decided="false" data-cg-accepted="necessary" nonce="r4nd0m"></script>` + wantNonce},
+		{State{StyleNonce: "st"}, `<script src="/.well-known/consent/` + cmName + `" data-cg-decided="false" data-cg-accepted="necessary"></script>` +
+			strings.Replace(strings.Replace(wantNonce, `defer nonce="r4nd0m"`, `defer`, 1), "r4nd0m", "st", 1)},
 	}
 	for _, tt := range tests {
 		if got := string(cm.HeadStart(tt.s)); got != tt.want {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -150,6 +151,34 @@ const guardFbevents = `(function () {
 })();
 `
 
+// guardNonce is the CSP nonce of the strict-CSP test page.
+const guardNonce = "Q1NQLXRlc3Qtbm9uY2U="
+
+// guardCSPContainer is a container for the strict-CSP pages: only what
+// their policies allow once accepted, so any violation is the gateway's.
+const guardCSPContainer = `(function () {
+	var s = document.createElement('script');
+	s.src = 'https://connect.facebook.net/en_US/fbevents.js?via=csp';
+	document.head.appendChild(s);
+	new Image().src = 'https://www.facebook.com/tr?via=csp-image';
+	(window.__tm = window.__tm || []).push('container');
+})();
+`
+
+// guardCSPPage is a page under a strict policy: the container held by the
+// rewrite, and with a nonce an inline pixel snippet (held, then restored
+// with the page's nonce).
+func guardCSPPage(nonceAttr string, inline bool) string {
+	snippet := ""
+	if inline {
+		snippet = `<script` + nonceAttr + `>window.fbq = window.fbq || function () {}; fbq('init', '1'); window.inlineRan = true;</script>`
+	}
+	return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Strict</title>
+<script async src="https://www.googletagmanager.com/gtm.js?id=GTM-CSP"` + nonceAttr + `></script>
+</head><body><h1>Strict</h1>` + snippet + `<p>Welcome.</p></body></html>`
+}
+
 // guardRecorder serves the tracker stand-ins and records every request.
 type guardRecorder struct {
 	mu       sync.Mutex
@@ -166,6 +195,8 @@ func (s *guardRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = fmt.Fprint(w, src)
 	}
 	switch {
+	case r.Host == "www.googletagmanager.com" && r.URL.Path == "/gtm.js" && r.URL.Query().Get("id") == "GTM-CSP":
+		js(guardCSPContainer)
 	case r.Host == "www.googletagmanager.com" && r.URL.Path == "/gtm.js":
 		js(guardContainer)
 	case r.Host == "connect.facebook.net" && r.URL.Path == "/en_US/fbevents.js":
@@ -215,6 +246,14 @@ func newGuardRig(t *testing.T) *guardRig {
 		case "/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = fmt.Fprint(w, guardPage)
+		case "/csp-nonce":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+guardNonce+"' 'strict-dynamic'; style-src 'nonce-"+guardNonce+"'; base-uri 'none'")
+			_, _ = fmt.Fprint(w, guardCSPPage(` nonce="`+guardNonce+`"`, true))
+		case "/csp-self":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Content-Security-Policy", "script-src 'self' https://www.googletagmanager.com https://connect.facebook.net; style-src 'self'")
+			_, _ = fmt.Fprint(w, guardCSPPage("", false))
 		default:
 			http.NotFound(w, r)
 		}
@@ -489,4 +528,51 @@ func TestGuardInABrowser(t *testing.T) {
 		}
 		r.trackers.take()
 	})
+}
+
+// TestGuardUnderStrictCSP: under script-src 'nonce-…' 'strict-dynamic' and
+// under script-src 'self', the banner works, the trackers are held and
+// restored, and Chromium reports no CSP violation.
+func TestGuardUnderStrictCSP(t *testing.T) {
+	r := newGuardRig(t)
+	for _, tc := range []struct {
+		path   string
+		inline bool
+	}{{"/csp-nonce", true}, {"/csp-self", false}} {
+		t.Run(tc.path, func(t *testing.T) {
+			tb := browsertest.NewTab(t, r.browser)
+			if _, err := chromedp.Call(tb.Ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+				Source: `window.__csp = []; document.addEventListener('securitypolicyviolation', function (e) { window.__csp.push(e.effectiveDirective + ' ' + e.blockedURI); }, true);`,
+			}); err != nil {
+				t.Fatal(err)
+			}
+			tb.Open(r.base + tc.path)
+			settle()
+			if got := r.trackerRequests(tb, 0); len(got) != 0 {
+				t.Errorf("tracker requests before a decision: %v", got)
+			}
+			if tc.inline && evalString(tb, `String(window.inlineRan)`) == "true" {
+				t.Error("the inline pixel ran before a decision")
+			}
+			tb.Do(chromedp.Evaluate[chromedp.Void](`window.sameDocument = true`), chromedp.Click(chromedp.CSS(gwAcceptAll)))
+			tb.WaitFor("the pixel", `(window.__ran || []).indexOf('fbevents') >= 0`)
+			settle()
+			reqs := strings.Join(r.trackerRequests(tb, 0), " ")
+			for _, w := range []string{"www.googletagmanager.com/gtm.js?id=GTM-CSP", "connect.facebook.net/en_US/fbevents.js?via=csp", "www.facebook.com/tr?via=csp-image"} {
+				if !strings.Contains(reqs, w) {
+					t.Errorf("not restored: %s (requests: %s)", w, reqs)
+				}
+			}
+			if tc.inline && evalString(tb, `String(window.inlineRan)`) != "true" {
+				t.Error("the inline pixel was not restored")
+			}
+			if evalString(tb, `String(window.sameDocument)`) != "true" {
+				t.Error("the page reloaded")
+			}
+			if got := evalString(tb, `window.__csp.join('; ')`); got != "" {
+				t.Errorf("CSP violations: %s", got)
+			}
+			r.trackers.take()
+		})
+	}
 }

@@ -384,6 +384,7 @@ func (w *responseWriter) decide() {
 func (w *responseWriter) buildPipeline(dst io.Writer, open func(io.Reader) (io.Reader, error), enc, charset string) io.Writer {
 	w.rw = w.h.rewriters.Get().(*rewrite.Rewriter)
 	w.markup = markupPool.Get().(*[]byte)
+	w.v.scriptNonce, w.v.styleNonce = cspNonces(w.Header())
 	page := w.v.page(w.h, w.r, w.markup)
 	*w.markup = page.BodyStart
 	w.rw.Reset(dst, &w.h.rewriteConfig, page)

@@ -38,6 +38,9 @@ type visit struct {
 	// rewritten for this same variant.
 	variantRevalidation bool
 	observer            observer
+	// scriptNonce and styleNonce are what the page's CSP requires of the
+	// tags the gateway inserts (see cspNonces); set with the response.
+	scriptNonce, styleNonce string
 }
 
 func (h *Handler) newVisit(r *http.Request) *visit {
@@ -134,6 +137,8 @@ func (v *visit) page(h *Handler, r *http.Request, buf *[]byte) rewrite.Page {
 		PolicyChanged: v.previous != nil,
 		ReturnPath:    r.URL.RequestURI(),
 		Site:          h.guardSite(r.Host),
+		Nonce:         v.scriptNonce,
+		StyleNonce:    v.styleNonce,
 	}
 	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
 		s.ReturnPath = orig.URL.RequestURI()
