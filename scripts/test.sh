@@ -9,8 +9,8 @@
 #
 # What it installs and starts, only as root on Debian (apt-get), and only
 # for the packages whose tests need it:
-#   - browser tests (banner, caddymodule, scan, mimesniff, e2e): the chromium
-#     package;
+#   - browser tests (banner, caddymodule, scan, mimesniff, htmlencoding, e2e):
+#     the chromium package;
 #   - proof log database tests (prooflog, caddymodule): the postgresql
 #     package; it starts the cluster (localhost only) and creates the role
 #     and database consentgate_test (scripts/pg-setup.sh says exactly what);
