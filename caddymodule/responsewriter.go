@@ -13,10 +13,9 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"golang.org/x/net/http/httpguts"
-	"golang.org/x/text/encoding/htmlindex"
-	"golang.org/x/text/transform"
 
 	"github.com/consentgate/consentgate/cookies"
+	"github.com/consentgate/consentgate/htmlencoding"
 	"github.com/consentgate/consentgate/mimesniff"
 	"github.com/consentgate/consentgate/rewrite"
 )
@@ -362,7 +361,8 @@ func (w *responseWriter) decide() {
 		h.Del("Content-Encoding")
 	}
 	charset, _ := mt.Param("charset")
-	if charset != "" && needsTranscoding(charset) {
+	if htmlencoding.NeedsTranscoding(htmlencoding.Label(charset)) {
+		// The page is served as UTF-8 (see buildPipeline).
 		for i := range mt.Params {
 			if mt.Params[i].Name == "charset" {
 				mt.Params[i].Value = "utf-8"
@@ -390,13 +390,13 @@ func (w *responseWriter) buildPipeline(dst io.Writer, open func(io.Reader) (io.R
 	w.rw.Reset(dst, &w.h.rewriteConfig, page)
 	var out io.Writer = w.rw
 	w.closers = append(w.closers, rewriterCloser{w.rw})
-	if charset != "" && needsTranscoding(charset) {
-		if e, err := htmlindex.Get(charset); err == nil {
-			tw := transform.NewWriter(out, e.NewDecoder())
-			w.closers = append([]io.Closer{tw}, w.closers...)
-			out = tw
-		}
-	}
+	// The encoding is decided as the browser decides it (a BOM, the
+	// header's charset, a <meta>), and pages in an encoding whose markup
+	// is not ASCII are transcoded to UTF-8 for the rewriter and the
+	// browser alike.
+	ew := htmlencoding.NewWriter(out, charset)
+	w.closers = append([]io.Closer{ew}, w.closers...)
+	out = ew
 	if enc != "" {
 		dw := newDecodingWriter(open, out)
 		w.closers = append([]io.Closer{dw}, w.closers...)
@@ -408,16 +408,6 @@ func (w *responseWriter) buildPipeline(dst io.Writer, open func(io.Reader) (io.R
 type rewriterCloser struct{ rw *rewrite.Rewriter }
 
 func (c rewriterCloser) Close() error { return c.rw.Close() }
-
-// needsTranscoding reports whether a charset is not ASCII-compatible, so
-// that the scanner (which reads ASCII syntax) and the inserted markup would
-// be wrong in it. Such pages are transcoded to UTF-8.
-func needsTranscoding(charset string) bool {
-	cs := strings.ToLower(strings.TrimSpace(charset))
-	return strings.HasPrefix(cs, "utf-16") || strings.HasPrefix(cs, "utf-32") ||
-		strings.HasPrefix(cs, "iso-2022") || cs == "hz-gb-2312" || cs == "utf-7" ||
-		cs == "csiso2022jp" || cs == "unicodefffe" || cs == "unicode"
-}
 
 // failClosed answers 502 instead of passing HTML the gateway cannot check.
 func (w *responseWriter) failClosed(reason string) {

@@ -1,7 +1,9 @@
 package htmlencoding
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -118,5 +120,47 @@ func TestEncodingMatchesChromium(t *testing.T) {
 				t.Errorf("Decide says %s, Chromium %s", name, got)
 			}
 		})
+	}
+}
+
+// TestISO2022JPAgainstChromium decodes thousands of byte strings made of
+// the bytes that steer the ISO-2022-JP decoder with Chromium's TextDecoder
+// and with ours. (node's TextDecoder is ICU's and differs from both
+// Chromium and the standard, e.g. after a line feed in JIS X 0208 mode.)
+func TestISO2022JPAgainstChromium(t *testing.T) {
+	browser := browsertest.Start(t, browsertest.Options{})
+	tab := browsertest.NewTab(t, browser)
+	srv := newPageServer(t)
+	if err := chromedp.Do(tab.Ctx, chromedp.Navigate(srv.add("/blank", "text/html", "<p>x</p>"))); err != nil {
+		t.Fatal(err)
+	}
+	alphabet := []byte("\x1b\x1b\x1b$$((BBB@JIDZ!~<>/\\\n\r\x0e\x0f\x80\xffa3_`")
+	rng := rand.New(rand.NewPCG(13, 2026))
+	var inputs [][]byte
+	for _, c := range jpCases {
+		inputs = append(inputs, []byte(c))
+	}
+	for len(inputs) < 20000 {
+		b := make([]byte, 1+rng.IntN(12))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		inputs = append(inputs, b)
+	}
+	for start := 0; start < len(inputs); start += 2000 {
+		batch := inputs[start:min(start+2000, len(inputs))]
+		arrays := make([][]int, len(batch))
+		for i, b := range batch {
+			for _, c := range b {
+				arrays[i] = append(arrays[i], int(c))
+			}
+		}
+		js, _ := json.Marshal(arrays)
+		got := browsertest.Eval[[]string](tab, ""+string(js)+".map(a=>new TextDecoder('iso-2022-jp').decode(new Uint8Array(a)))")
+		for i, b := range batch {
+			if ours := decodeJP(t, b, 0); ours != got[i] {
+				t.Errorf("%q: ours %q, Chromium %q", b, ours, got[i])
+			}
+		}
 	}
 }

@@ -228,6 +228,9 @@ func NeedsTranscoding(name string) bool {
 
 // decoder returns the decoder of a WHATWG encoding name.
 func decoder(name string) *encoding.Decoder {
+	if name == "iso-2022-jp" {
+		return &encoding.Decoder{Transformer: new(iso2022JPDecoder)}
+	}
 	e, err := htmlindex.Get(name)
 	if err != nil {
 		return nil

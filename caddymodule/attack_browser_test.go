@@ -1,0 +1,134 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/text/encoding/unicode"
+
+	"github.com/consentgate/consentgate/internal/browsertest"
+	"github.com/consentgate/consentgate/internal/testenv"
+)
+
+// attackPage is a page that loads a tracker in Chromium when served
+// directly, by markup, headers or encodings a naive rewriter misreads.
+type attackPage struct {
+	name    string
+	headers []string // raw header lines
+	chunks  []string // body pieces (see rawUpstream)
+}
+
+// trackerLoaded is the expression that tells, in the page, whether a
+// tracker's inline code ran; requests to tracker hosts are recorded by the
+// stand-ins.
+const trackerLoaded = `!!(window.__trackers && window.__trackers.length) || typeof window.fbq === 'function'`
+
+// inlinePixel is the Meta pixel's inline snippet, cut to what identifies
+// it: the rules hold inline scripts calling fbq(.
+const inlinePixel = `window.fbq=function(){};fbq('init','1');`
+
+func utf16LE(s string) string {
+	b, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String(s)
+	return b
+}
+
+// attackPages holds one page per class of issue 13 that the gateway
+// closes; each must load its tracker when served directly.
+var attackPages = []attackPage{
+	{"no Content-Type, header flushed first", nil,
+		[]string{"", "<!DOCTYPE html><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{"unknown/unknown", []string{"Content-Type: unknown/unknown"},
+		[]string{"<html><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{"text/plain, text/html", []string{"Content-Type: text/plain, text/html"},
+		[]string{"<script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{"two Content-Type headers", []string{"Content-Type: text/plain", "Content-Type: text/html"},
+		[]string{"<script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{"garbage Content-Type, sniffed", []string{"Content-Type: text/html garbage"},
+		[]string{"\v<html><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{"UTF-16 by its BOM under a UTF-8 header", []string{"Content-Type: text/html; charset=utf-8"},
+		[]string{utf16LE("<html><body><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script></body></html>")}},
+	{"UTF-16 by the label unicodefeff", []string{"Content-Type: text/html; charset=unicodefeff"},
+		[]string{utf16LE("<html><body><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script></body></html>")[2:]}},
+	{"ISO-2022-JP by a meta hides an end tag", []string{"Content-Type: text/html"},
+		[]string{"<html><head><meta charset=\"iso-2022-jp\"></head><body><script>var s=\"\x1b$B</script>\x1b(B\";" + inlinePixel + "</script></body></html>"}},
+	{"ISO-2022-JP by a meta past 1024 bytes", []string{"Content-Type: text/html"},
+		[]string{"<html><head><title>" + strings.Repeat("x", 1100) + "</title><meta charset=\"iso-2022-jp\"></head><body><script>var s=\"\x1b$B</script>\x1b(B\";" + inlinePixel + "</script></body></html>"}},
+}
+
+// TestAttackPagesInABrowser loads each attack page in headless Chromium,
+// first straight from the origin (the tracker must load: the attack is
+// real), then through the gateway (nothing may load before a decision).
+func TestAttackPagesInABrowser(t *testing.T) {
+	testenv.Chromium(t)
+	trackers := &trackerStandIns{}
+	up := startRawUpstream(t)
+	gport, tport := testenv.FreePort(t), testenv.FreePort(t)
+	var names, rules []string
+	for _, h := range trackerHosts {
+		names = append(names, fmt.Sprintf("https://%s:%d", h, tport))
+		rules = append(rules, fmt.Sprintf("MAP %s:443 127.0.0.1:%d", h, tport))
+	}
+	rec := startStandInServer(t, trackers)
+	startCaddyWith(t, "\tskip_install_trust\n\tauto_https disable_redirects", fmt.Sprintf(`
+http://:%[1]d {
+	bind 127.0.0.1
+	cookie_consent {
+		rate_limit off
+		proof_log {
+			dir %[2]s
+		}
+	}
+	reverse_proxy %[3]s {
+		flush_interval -1
+	}
+}
+%[4]s {
+	bind 127.0.0.1
+	tls internal
+	reverse_proxy %[5]s {
+		header_up Host {host}
+	}
+}
+`, gport, filepath.Join(t.TempDir(), "prooflog"), up.addr, strings.Join(names, ", "), rec))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", gport))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", tport))
+	browser := browsertest.Start(t, browsertest.Options{HostRules: rules})
+
+	load := func(t *testing.T, u string) (bool, []string) {
+		tab := browsertest.NewTab(t, browser)
+		trackers.take()
+		if err := chromedp.Do(tab.Ctx, chromedp.Navigate(u)); err != nil {
+			t.Fatalf("navigating to %s: %v", u, err)
+		}
+		time.Sleep(400 * time.Millisecond)
+		ran := browsertest.Eval[bool](tab, trackerLoaded)
+		return ran, trackers.take()
+	}
+	for i, p := range attackPages {
+		path := fmt.Sprintf("/attack/%d", i)
+		up.add(path, rawCase{headers: p.headers, chunks: p.chunks})
+		t.Run(p.name, func(t *testing.T) {
+			ran, reqs := load(t, "http://"+up.addr+path)
+			if !ran && len(reqs) == 0 {
+				t.Fatalf("served directly, the page loads no tracker: not an attack")
+			}
+			ran, reqs = load(t, fmt.Sprintf("http://127.0.0.1:%d%s", gport, path))
+			if ran || len(reqs) > 0 {
+				t.Errorf("through the gateway a tracker loaded: ran %v, requests %q", ran, reqs)
+			}
+		})
+	}
+}
+
+// startStandInServer serves the tracker stand-ins on loopback and returns
+// their address.
+func startStandInServer(t *testing.T, s *trackerStandIns) string {
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
