@@ -246,3 +246,32 @@ func TestAnEmptyFileLeftByACrashAtRotationIsRemoved(t *testing.T) {
 		t.Fatalf("%d decisions, want 5", rep.Decisions)
 	}
 }
+
+func TestDamageFromTheFirstLineOfARotatedFileIsADiscontinuity(t *testing.T) {
+	dir := t.TempDir()
+	s := newTestSink(t, dir, func(c *FileConfig) { c.RotateSize = 2500 })
+	appendN(t, s, 0, 12)
+	crash(t, s)
+	files := logFiles(t, dir)
+	if len(files) < 2 {
+		t.Fatalf("%d files, want a rotation", len(files))
+	}
+	cur := files[len(files)-1]
+	lines := readLines(t, cur)
+	lines[0] = append([]byte("#"), lines[0][1:]...)
+	writeLines(t, cur, lines)
+	s2 := newTestSink(t, dir, nil)
+	if _, err := s2.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s2, 20, 2)
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := OpenDir(dir)
+	rep, err := Verify(context.Background(), src, VerifyOptions{Keys: []PublicKey{testKey().Public()}})
+	var ce *ChainError
+	if !errors.As(err, &ce) || ce.Kind != BreakDiscontinuity || rep == nil || rep.Discontinuities[0].FromLine != 1 {
+		t.Fatalf("Verify = %v (%+v), want a discontinuity from line 1", err, rep)
+	}
+}

@@ -377,6 +377,10 @@ func (v *verifier) closeRegion(raw RawEntry) bool {
 		return false
 	}
 	v.reg, v.regionBrk, v.after = nil, nil, nil
+	if v.expectFile == reg.file {
+		// The damaged file is the one the last rotation named.
+		v.expectFile = ""
+	}
 	pos := raw.Pos
 	pos.Seq = e.Seq
 	v.rep.Discontinuities = append(v.rep.Discontinuities, DiscontinuityFinding{Discontinuity: *d, At: pos})

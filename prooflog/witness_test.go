@@ -3,6 +3,7 @@ package prooflog
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -295,4 +296,42 @@ func TestAWitnessedLineMustBeASignedCheckpoint(t *testing.T) {
 			t.Errorf("%s: Verify = %v, want a witness break", name, err)
 		}
 	}
+}
+
+// FuzzWitnessedLines feeds arbitrary witness files to Verify's witness
+// check: it must refuse what is not a signed checkpoint, never panic.
+func FuzzWitnessedLines(f *testing.F) {
+	dir := f.TempDir()
+	s := newTestSink(f, dir, func(c *FileConfig) { c.CheckpointEvery = 2 })
+	appendN(f, s, 0, 4)
+	_ = s.Close()
+	cps := checkpointLinesTB(f, dir)
+	f.Add(bytes.Join(cps, nil))
+	f.Add([]byte("{}\n"))
+	f.Add(append(cps[0], cps[0]...))
+	keys := map[string]ed25519.PublicKey{testKey().ID(): testKey().priv.Public().(ed25519.PublicKey)}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lines := bytes.SplitAfter(data, []byte("\n"))
+		heads, err := witnessedHeads(lines, keys)
+		if err != nil {
+			return
+		}
+		for seq, h := range heads {
+			if seq == 0 || len(h) != 64 {
+				t.Fatalf("accepted head %d/%q", seq, h)
+			}
+		}
+	})
+}
+
+func checkpointLinesTB(t testing.TB, dir string) [][]byte {
+	var out [][]byte
+	for _, f := range logFiles(t, dir) {
+		for _, l := range readLines(t, f) {
+			if e, err := ParseEntry(l); err == nil && e.Kind == KindCheckpoint {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
 }
