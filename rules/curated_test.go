@@ -76,6 +76,11 @@ func TestCuratedVendorTags(t *testing.T) {
 		// Umami: cloud and self-hosted.
 		{"https://cloud.umami.is/script.js", "umami"},
 		{"https://stats.example.org/umami.js", "umami"},
+		{"https://www.assoc-amazon.de/s/link-enhancer?tag=x-21&o=3", "amazon-ads"},
+		// Awin: the advertiser MasterTag and sale pixel, the publisher tools.
+		{"https://www.dwin1.com/12345.js", "awin"},
+		{"https://www.awin1.com/sread.img?tt=ns&tv=2&merchant=12345", "awin"},
+		{"https://www.dwin2.com/pub.123.min.js", "awin"},
 		// Gemius.
 		{"https://gahu.hit.gemius.pl/xgemius.js", "gemius"},
 		// Not these.
@@ -115,6 +120,7 @@ func TestCuratedVendorTags(t *testing.T) {
 		{"plausible queue", `window.plausible = window.plausible || function() { (window.plausible.q = window.plausible.q || []).push(arguments) }`, "plausible"},
 		{"umami event", `document.getElementById('signup').addEventListener('click', function () { umami.track('Signup button'); });`, "umami"},
 		{"gemius", `var pp_gemius_identifier = 'abc'; function gemius_pending(i) { window[i] = window[i] || function() {}; }; (function(d,t) { var gt=d.createElement(t); gt.setAttribute('src','https://gahu.hit.gemius.pl/xgemius.js'); })(document,'script');`, "gemius"},
+		{"awin conversion tag", `var AWIN = AWIN || {}; AWIN.Tracking = AWIN.Tracking || {}; AWIN.Tracking.Sale = {}; AWIN.Tracking.Sale.amount = "1.00";`, "awin"},
 		{"wordpress.com stats pixel", `new Image().src = document.location.protocol + "//pixel.wp.com/g.gif?v=wpcom-no-pv&crypt=abc";`, "jetpack-stats"},
 	}
 	for _, tt := range snippets {
@@ -137,7 +143,7 @@ func TestCuratedVendorCookies(t *testing.T) {
 		"_cb": "chartbeat", "_cb_svref": "chartbeat", "_chartbeat2": "chartbeat",
 		"_scid": "snap-pixel", "_sctr": "snap-pixel", "_rdt_uuid": "reddit-pixel",
 		"_ym_uid": "yandex-metrica", "_ym_d": "yandex-metrica", "_ym_isad": "yandex-metrica", "_ym_visorc": "yandex-metrica",
-		"__gfp_64b": "gemius",
+		"__gfp_64b": "gemius", "_aw_m_12345": "awin",
 	} {
 		c := rs.MatchCookie(name)
 		if c == nil || c.Vendor.ID != vendor {
