@@ -67,8 +67,9 @@ func keyFlags(c *cobra.Command) {
 
 // auditTarget is where the proof log and its keys are.
 type auditTarget struct {
-	log     string // directory or DSN
-	storage certmagic.Storage
+	log       string // directory or DSN
+	storage   certmagic.Storage
+	witnesses []string // the witnesses the config names for the log
 }
 
 // resolveTarget reads the proof log location and storage from flags or the
@@ -114,6 +115,11 @@ func resolveTarget(fl caddycmd.Flags) (*auditTarget, error) {
 					target = repl.ReplaceKnown(pl.Postgres, "")
 				case pl.Dir != "":
 					target = repl.ReplaceKnown(pl.Dir, "")
+				}
+				for _, w := range pl.Witnesses {
+					if w = repl.ReplaceKnown(w, ""); !contains(t.witnesses, w) {
+						t.witnesses = append(t.witnesses, w)
+					}
 				}
 			}
 			if !contains(targets, target) {
@@ -450,7 +456,14 @@ func writeVerifyReport(out io.Writer, t *auditTarget, rep *prooflog.VerifyReport
 			every = fmt.Sprintf("at most %d decisions and texts apart", p.Every)
 		}
 		if p.IntervalMS > 0 {
-			interval = "every " + (time.Duration(p.IntervalMS) * time.Millisecond).String() + " while entries come in"
+			d := (time.Duration(p.IntervalMS) * time.Millisecond).String()
+			if strings.HasSuffix(d, "m0s") {
+				d = d[:len(d)-2]
+			}
+			if strings.HasSuffix(d, "h0m") {
+				d = d[:len(d)-2]
+			}
+			interval = "at least every " + d + " while entries come in"
 		}
 		fmt.Fprintf(out, "checkpoint policy: %s, %s\n", every, interval)
 	}
@@ -462,6 +475,13 @@ func writeVerifyReport(out io.Writer, t *auditTarget, rep *prooflog.VerifyReport
 		}
 	} else {
 		fmt.Fprintf(out, "no witness given: truncation right after a checkpoint, or a rewrite by the key's holder, would not show (--witness)\n")
+		for _, w := range t.witnesses {
+			if prooflog.WitnessKind(w) != "http" {
+				fmt.Fprintf(out, "  the config sends checkpoints to the witness %s: check against it with --witness %s\n", prooflog.RedactTarget(w), prooflog.RedactTarget(w))
+			} else {
+				fmt.Fprintf(out, "  the config sends checkpoints to %s: check against what it stored with --witness FILE\n", prooflog.RedactTarget(w))
+			}
+		}
 	}
 	if l := rep.Legacy; l != nil {
 		fmt.Fprintf(out, "legacy: entries seq %d to %d (%d) are schema version 1: their chain and signatures verify, but missing checkpoints and files are not detectable there\n", l.FirstSeq, l.LastSeq, l.Entries)

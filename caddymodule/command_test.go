@@ -67,7 +67,7 @@ func TestAuditorCommands(t *testing.T) {
 	}
 
 	out, err := runConsent(t, "verify", "--config", cfgFile)
-	if err != nil || !strings.Contains(out, "OK: ") || !strings.Contains(out, "3 decisions") || !strings.Contains(out, "last signed checkpoint") || !strings.Contains(out, "no witness given") {
+	if err != nil || !strings.Contains(out, "OK: ") || !strings.Contains(out, "3 decisions") || !strings.Contains(out, "last signed checkpoint") || !strings.Contains(out, "no witness given") || !strings.Contains(out, "--witness "+witness) || !strings.Contains(out, "at most 1000 decisions and texts apart, at least every 10m while") {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
 	out, err = runConsent(t, "verify", "--config", cfgFile, "--witness", witness, "--strict")
