@@ -65,7 +65,8 @@ type Options struct {
 	// Settle bounds how long the browser scan waits, after a page's load
 	// event, for its network to be idle; 0 means DefaultSettle (5s).
 	Settle time.Duration
-	// Rules classify the findings; nil means the embedded default rules
+	// Rules classify the findings; nil means the embedded rules (the
+	// curated tier and the generated catalogue, as the gateway uses them)
 	// with every category enabled.
 	Rules *rules.Ruleset
 	// Progress, if set, is called after each page with the number of pages
