@@ -14,7 +14,11 @@
 // The log is a sequence of entries, one JSON object per line, schema
 // version SchemaVersion (the "v" field). Besides decisions there are
 // "texts" entries (the banner texts, once per hash), signed "checkpoint"
-// entries and "recovery" entries (torn bytes set aside after a crash).
+// entries (which chain: each names the previous checkpoint, its file and
+// the checkpoint policy), "recovery" entries (an incomplete last line set
+// aside after a crash) and "discontinuity" entries (complete lines that did
+// not verify when the log was reopened, kept in place). Version 1 logs,
+// written before checkpoints were chained, are still read.
 // Every entry carries seq (+1 each entry) and prev, the SHA-256 of the
 // previous entry's exact line bytes including its newline, so that
 // `sed -n Np file | sha256sum` checks the chain by hand. SCHEMA.md in this
@@ -33,7 +37,12 @@
 // Neither touches disk or network before the first Append.
 //
 // Checkpoints are signed with an Ed25519 key kept in Caddy's storage
-// (Keyring); auditors verify with the exported public keys alone.
+// (Keyring); auditors verify with the exported public keys alone. Both
+// sinks send every checkpoint, once durable, to witnesses outside the
+// log's storage (a directory, an INSERT-only PostgreSQL table, an HTTP(S)
+// endpoint) without ever delaying an Append; Verify checks the log against
+// what a witness kept (ReadWitness). SCHEMA.md's threat model says what
+// this proves with and without a witness.
 //
 // # Auditing
 //

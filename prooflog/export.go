@@ -1,12 +1,15 @@
 package prooflog
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,9 +44,50 @@ func (f *Filter) match(r *Record) bool {
 	return true
 }
 
+// damagedLines returns whether a position lies in lines a recorded
+// discontinuity keeps outside the chain (file log): they are neither
+// decisions to export nor a reason to stop. A discontinuity entry is
+// always the first line of the file after the damage.
+func damagedLines(src Source) func(Position) bool {
+	d, ok := src.(*DirSource)
+	if !ok {
+		return func(Position) bool { return false }
+	}
+	from := map[string]int{}
+	for _, name := range d.files {
+		_, e, err := firstEntry(filepath.Join(d.dir, name))
+		if err == nil && e.Kind == KindDiscontinuity {
+			from[e.Discontinuity.File] = e.Discontinuity.FromLine
+		}
+	}
+	return func(p Position) bool {
+		l, ok := from[p.File]
+		return ok && p.Line >= l
+	}
+}
+
+// firstEntry parses the first line of a file.
+func firstEntry(path string) ([]byte, *Entry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	line, err := bufio.NewReaderSize(f, 64<<10).ReadBytes('\n')
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := ParseEntry(line)
+	return line, e, err
+}
+
 // scanDecisions calls fn for each decision matching f, with its raw line.
 func scanDecisions(ctx context.Context, src Source, f Filter, fn func(r *Record, line []byte) error) error {
+	damaged := damagedLines(src)
 	each := func(raw RawEntry) error {
+		if damaged(raw.Pos) {
+			return nil
+		}
 		e, err := ParseEntry(raw.Line)
 		if err != nil {
 			return fmt.Errorf("%w at %s: %w (run Verify)", ErrBroken, raw.Pos, err)
@@ -67,7 +111,11 @@ func scanDecisions(ctx context.Context, src Source, f Filter, fn func(r *Record,
 // visitor's full history (grants, changes, withdrawals).
 func Show(ctx context.Context, src Source, consentID string) ([]*Record, error) {
 	var out []*Record
+	damaged := damagedLines(src)
 	each := func(raw RawEntry) error {
+		if damaged(raw.Pos) {
+			return nil
+		}
 		e, err := ParseEntry(raw.Line)
 		if err != nil {
 			return fmt.Errorf("%w at %s: %w (run Verify)", ErrBroken, raw.Pos, err)

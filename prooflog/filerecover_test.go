@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -154,6 +155,13 @@ func TestCompleteBadLinesAreRecordedAsADiscontinuityNotSetAside(t *testing.T) {
 			}
 			if rep.Discontinuities[0].FromLine != got[0].FromLine || ce.Pos.File != filepath.Base(cur) {
 				t.Fatalf("verify found %+v at %s, the gateway recorded %+v", rep.Discontinuities[0], ce.Pos, got[0])
+			}
+			// Show and Export read past the kept lines.
+			if recs, err := Show(context.Background(), src, testRecord(6).ConsentID); err != nil || len(recs) != 1 {
+				t.Fatalf("Show after a discontinuity: %d records, %v", len(recs), err)
+			}
+			if _, err := Export(context.Background(), src, io.Discard, FormatJSONL, Filter{}); err != nil {
+				t.Fatalf("Export after a discontinuity: %v", err)
 			}
 			// Editing the kept lines afterwards is caught too.
 			lines := readLines(t, cur)
