@@ -173,7 +173,8 @@ func Build(entities []Entity, rows []CookieRow, cat *rules.Catalogue) (*rules.Fi
 		}
 		rep.Entities++
 		id := vendorID(e.Name)
-		if v := vendors[strings.ReplaceAll(id, "-", "")]; v != nil && v.fromHost {
+		_, aliased := aliases[e.Name]
+		if v := vendors[strings.ReplaceAll(id, "-", "")]; v != nil && v.fromHost && !aliased {
 			// Two entities with one ID: keep them apart.
 			base := id
 			for n := 2; vendors[strings.ReplaceAll(id, "-", "")] != nil; n++ {
@@ -181,9 +182,13 @@ func Build(entities []Entity, rows []CookieRow, cat *rules.Catalogue) (*rules.Fi
 			}
 		}
 		v := get(id, e.Name)
+		if !v.fromHost || !aliased {
+			// The first entity names the vendor; aliased entities join
+			// it (their hosts add up, the curated name wins anyway).
+			v.spec.Name = e.Name
+			v.hostCat = mapped
+		}
 		v.fromHost = true
-		v.spec.Name = e.Name
-		v.hostCat = mapped
 		if e.Homepage != "" {
 			v.spec.Docs = appendNew(v.spec.Docs, e.Homepage)
 		}

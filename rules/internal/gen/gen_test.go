@@ -42,7 +42,7 @@ func buildFixture(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Entities != 7 || rep.InfraEntities != 1 || rep.Duplicates != 1 || len(rep.SkippedNames) != 1 {
+	if rep.Entities != 9 || rep.InfraEntities != 1 || rep.Duplicates != 1 || len(rep.SkippedNames) != 1 {
 		t.Errorf("report %+v", rep)
 	}
 	out, err := Encode(f)
@@ -82,15 +82,17 @@ func TestGeneratorFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	for url, want := range map[string]string{
-		"https://x.acme-ads.example/a.js":      "acme-ads marketing",
-		"https://px.acme-tracking.example/p":   "acme-ads marketing",
-		"https://y.acme-ads2.example/b.js":     "acme-ads-2 marketing",
-		"https://count.example/c.js":           "counter statistics",
-		"https://eu.tags.example/t.js":         "tags-inc statistics",
-		"https://w.chatty.example/widget":      "chatty preferences",
-		"https://www.tube.example/embed/1":     "tube marketing",
-		"https://connect.facebook.example/sdk": "meta-pixel marketing",
-		"https://x.bigcdn.example/lib.js":      "",
+		"https://x.acme-ads.example/a.js":         "acme-ads marketing",
+		"https://px.acme-tracking.example/p":      "acme-ads marketing",
+		"https://y.acme-ads2.example/b.js":        "acme-ads-2 marketing",
+		"https://count.example/c.js":              "counter statistics",
+		"https://eu.tags.example/t.js":            "tags-inc statistics",
+		"https://w.chatty.example/widget":         "chatty preferences",
+		"https://www.tube.example/embed/1":        "tube marketing",
+		"https://connect.facebook.example/sdk":    "meta-pixel marketing",
+		"https://px.ads.linkedin.example/collect": "linkedin-insight marketing", // two entities, one alias: one vendor
+		"https://platform.linkedin.example/in.js": "linkedin-insight marketing",
+		"https://x.bigcdn.example/lib.js":         "",
 	} {
 		got := ""
 		if v := rs.MatchURL(rules.SplitURL([]byte(url), nil)); v != nil {
