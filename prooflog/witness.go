@@ -166,9 +166,13 @@ func (d *dirWitness) send(_ context.Context, cp witnessedCheckpoint) error {
 		if err := os.MkdirAll(d.dir, 0o700); err != nil {
 			return fmt.Errorf("creating witness directory: %w", err)
 		}
-		f, err := os.OpenFile(filepath.Join(d.dir, WitnessFileName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := os.OpenFile(filepath.Join(d.dir, WitnessFileName), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("opening witness file: %w", err)
+		}
+		if err := endWithNewline(f); err != nil {
+			_ = f.Close()
+			return err
 		}
 		d.f = f
 	}
@@ -181,6 +185,29 @@ func (d *dirWitness) send(_ context.Context, cp witnessedCheckpoint) error {
 		return fmt.Errorf("fsync witness file: %w", err)
 	}
 	return nil
+}
+
+// endWithNewline removes an incomplete last line a failed write left (or,
+// when the file may only be appended to, ends it) so the next checkpoint
+// starts a line of its own.
+func endWithNewline(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	tail := make([]byte, min(fi.Size(), 64<<10))
+	if _, err := f.ReadAt(tail, fi.Size()-int64(len(tail))); err != nil && err != io.EOF {
+		return fmt.Errorf("reading witness file: %w", err)
+	}
+	if tail[len(tail)-1] == '\n' {
+		return nil
+	}
+	cut := fi.Size() - int64(len(tail)) + int64(bytes.LastIndexByte(tail, '\n')+1)
+	if err := f.Truncate(cut); err == nil {
+		return nil
+	}
+	_, err = f.Write([]byte("\n"))
+	return err
 }
 
 func (d *dirWitness) close() error {

@@ -335,3 +335,24 @@ func checkpointLinesTB(t testing.TB, dir string) [][]byte {
 	}
 	return out
 }
+
+func TestADirectoryWitnessDropsAnIncompleteLineBeforeAppending(t *testing.T) {
+	wdir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(wdir, WitnessFileName), []byte(`{"v":2,"seq":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := newTestSink(t, dir, func(c *FileConfig) { c.Witnesses = []string{wdir} })
+	appendN(t, s, 0, 2)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadWitness(context.Background(), wdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := OpenDir(dir)
+	if rep, err := Verify(context.Background(), src, VerifyOptions{Keys: []PublicKey{testKey().Public()}, Witnessed: got}); err != nil || rep.Witnessed != 2 {
+		t.Fatalf("Verify with the repaired witness: %v", err)
+	}
+}
