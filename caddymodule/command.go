@@ -62,7 +62,7 @@ func logFlags(c *cobra.Command) {
 }
 
 func keyFlags(c *cobra.Command) {
-	c.Flags().StringArray("pubkey", nil, "file of public keys from `caddy consent pubkey`, instead of Caddy's storage (repeatable: keys of several files are used together)")
+	c.Flags().StringArray("pubkey", nil, "`FILE` of public keys (from caddy consent pubkey) instead of Caddy's storage; repeatable, the keys of all files are used")
 }
 
 // auditTarget is where the proof log and its keys are.
@@ -335,7 +335,7 @@ func parseTime(s string) (time.Time, error) {
 
 func verifyCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "verify [--config FILE | --log DIR|DSN] [--pubkey FILE]... [--witness DIR|DSN|FILE]... [--known-head SEQ:HASH]... [--strict] [--json]",
+		Use:   "verify [--config FILE | --log DIR|DSN] [--pubkey FILE]... [--witness DIR|DSN|FILE]...",
 		Short: "Verify the proof log: hash chain, signed checkpoints, witnesses",
 		Long: `Walks every entry (files in order, or database rows) and checks each one's
 hash of its predecessor and its sequence number, every checkpoint's signature
@@ -360,8 +360,8 @@ unsigned or written in schema version 1.`,
 	}
 	logFlags(c)
 	keyFlags(c)
-	c.Flags().StringArray("witness", nil, "a witness's copy of the checkpoints: directory, postgres:// DSN or file (repeatable)")
-	c.Flags().StringSlice("known-head", nil, "a head recorded before, as SEQ:HASH (repeatable)")
+	c.Flags().StringArray("witness", nil, "a witness's copy of the checkpoints: a `DIR|DSN|FILE` (directory, postgres:// DSN or file of checkpoint lines); repeatable")
+	c.Flags().StringSlice("known-head", nil, "a head recorded before, as `SEQ:HASH`; repeatable")
 	c.Flags().Bool("strict", false, "also fail when entries after the last checkpoint are unsigned or part of the log is schema version 1")
 	c.Flags().Bool("json", false, "print the report as JSON")
 	c.RunE = runE(func(cmd *cobra.Command, args []string, fl caddycmd.Flags) (int, error) {
