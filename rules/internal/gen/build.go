@@ -60,6 +60,15 @@ var cookieCategories = map[string]string{
 	"Necessary":       "necessary",
 }
 
+// The shortest cookie rules kept: the database's two-letter wildcard rows
+// ("_s", "tp", "P_") and one-letter names ("c", "u", listed by several
+// vendors) would claim the cookies of every site that names one the same
+// way, and put the wrong vendor in its cookie declaration.
+const (
+	minPrefix = 3
+	minName   = 2
+)
+
 // strictness ranks categories by how much consent they need, to pick one
 // when the sources give a name two.
 var strictness = map[string]int{"necessary": 0, "preferences": 1, "statistics": 2, "marketing": 3}
@@ -240,7 +249,8 @@ func Build(entities []Entity, rows []CookieRow, cat *rules.Catalogue) (*rules.Fi
 		if r.Wildcard && !strings.HasSuffix(pattern, "*") {
 			pattern += "*"
 		}
-		if !validCookiePattern(pattern) {
+		literal, glob := strings.CutSuffix(pattern, "*")
+		if !validCookiePattern(pattern) || glob && len(literal) < minPrefix || !glob && len(literal) < minName {
 			rep.SkippedNames = append(rep.SkippedNames, r.Name)
 			continue
 		}
