@@ -81,6 +81,8 @@ func TestCuratedVendorTags(t *testing.T) {
 		{"https://www.dwin1.com/12345.js", "awin"},
 		{"https://www.awin1.com/sread.img?tt=ns&tv=2&merchant=12345", "awin"},
 		{"https://www.dwin2.com/pub.123.min.js", "awin"},
+		{"https://ads.themoneytizer.com/s/gen.js?type=2", "the-moneytizer"},
+		{"https://htlbid.com/v3/example.com/htlbid.js", "htl-bid"},
 		// Gemius.
 		{"https://gahu.hit.gemius.pl/xgemius.js", "gemius"},
 		// Not these.
@@ -121,6 +123,7 @@ func TestCuratedVendorTags(t *testing.T) {
 		{"umami event", `document.getElementById('signup').addEventListener('click', function () { umami.track('Signup button'); });`, "umami"},
 		{"gemius", `var pp_gemius_identifier = 'abc'; function gemius_pending(i) { window[i] = window[i] || function() {}; }; (function(d,t) { var gt=d.createElement(t); gt.setAttribute('src','https://gahu.hit.gemius.pl/xgemius.js'); })(document,'script');`, "gemius"},
 		{"awin conversion tag", `var AWIN = AWIN || {}; AWIN.Tracking = AWIN.Tracking || {}; AWIN.Tracking.Sale = {}; AWIN.Tracking.Sale.amount = "1.00";`, "awin"},
+		{"htl bid", `window.htlbid = window.htlbid || {}; htlbid.cmd = htlbid.cmd || []; htlbid.cmd.push(function() { htlbid.layout('universal'); });`, "htl-bid"},
 		{"wordpress.com stats pixel", `new Image().src = document.location.protocol + "//pixel.wp.com/g.gif?v=wpcom-no-pv&crypt=abc";`, "jetpack-stats"},
 	}
 	for _, tt := range snippets {
