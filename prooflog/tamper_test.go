@@ -209,6 +209,23 @@ var tamperCases = []tamperCase{
 		without: []BreakKind{BreakDeleted, BreakMissingFile}, withW: []BreakKind{BreakDeleted, BreakMissingFile, BreakWitness},
 	},
 	{
+		name: "the rotation checkpoint between two files deleted, the chain after it recomputed", rotate: true,
+		tamper: func(t *testing.T, tl *tamperLog) {
+			files := logFiles(t, tl.dir)
+			first := readLines(t, files[0])
+			first = first[:len(first)-1]
+			writeLines(t, files[0], first)
+			prev := first[len(first)-1]
+			for _, f := range files[1:] {
+				lines := append([][]byte{prev}, withoutCheckpoints(t, readLines(t, f), 0)...)
+				lines = rechain(t, lines, 1)
+				writeLines(t, f, lines[1:])
+				prev = lines[len(lines)-1]
+			}
+		},
+		without: []BreakKind{BreakMissingFile, BreakMissingCheckpoint}, withW: []BreakKind{BreakMissingFile, BreakMissingCheckpoint, BreakWitness},
+	},
+	{
 		name: "(f) the first bytes of the last 15 complete lines corrupted, then the gateway restarted", open: true,
 		restartGatewayA: true,
 		tamper: func(t *testing.T, tl *tamperLog) {
@@ -336,6 +353,9 @@ func TestTamperTable(t *testing.T) {
 	keys := []PublicKey{testKey().Public()}
 	for _, tc := range tamperCases {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.needsWitness && (tc.without != nil || tc.withW == nil) || tc.undetectable && (tc.without != nil || tc.withW != nil) {
+				t.Fatal("the table contradicts itself: a case that needs a witness fails only with one; an undetectable one never fails")
+			}
 			tl := buildTamperLog(t, tc.rotate, !tc.open)
 			if n := len(logFiles(t, tl.dir)); tc.rotate && n < 3 {
 				t.Fatalf("the rotated log has %d files, want at least 3", n)
