@@ -254,9 +254,9 @@ This file is generated with the catalogue: do not edit it by hand.
 		b.WriteString("\n")
 		switch s.Name {
 		case "third-party-web":
-			fmt.Fprintf(&b, "   %s\n   Used: dist/entities.json (entity names, categories and domains),\n   for the catalogue's hosts and vendor names.\n", tpwHome)
+			fmt.Fprintf(&b, "   %s\n   Used: dist/entities.json (entity names, categories and domains),\n   for the catalogue's hosts and vendor names.\n   Changed: categories mapped to consentgate's; infrastructure entities\n   left out; some entities joined to curated vendors.\n", tpwHome)
 		case "Open Cookie Database":
-			fmt.Fprintf(&b, "   %s\n   Used: open-cookie-database.csv (cookie names, platforms, categories,\n   descriptions, retention periods, privacy portals), for the catalogue's\n   cookies.\n", ocdHome)
+			fmt.Fprintf(&b, "   %s\n   Used: open-cookie-database.csv (cookie names, platforms, categories,\n   descriptions, retention periods, privacy portals), for the catalogue's\n   cookies.\n   Changed: this is a modified form of the data: categories mapped to\n   consentgate's, wildcard rows turned into name patterns, duplicate names\n   merged, rows too broad to attribute left out, white space folded.\n", ocdHome)
 		}
 		fmt.Fprintf(&b, "   Retrieved from: %s\n   Integrity: %s\n   Licence: %s, reproduced below.\n\n", s.URL, s.Integrity, s.License)
 	}
