@@ -406,3 +406,42 @@ func TestTamperTable(t *testing.T) {
 		})
 	}
 }
+
+// FuzzVerifyNeverPanics verifies arbitrary bytes as the last file of a
+// real log (with a discontinuity-style successor file): Verify must answer
+// with a report or a *ChainError, never panic or pass garbage.
+func FuzzVerifyNeverPanics(f *testing.F) {
+	base := f.TempDir()
+	s := newTestSink(f, base, func(c *FileConfig) { c.CheckpointEvery = 3 })
+	appendN(f, s, 0, 5)
+	_ = s.Close()
+	files := logFiles(f, base)
+	good := bytes.Join(readLines(f, files[len(files)-1]), nil)
+	f.Add(good, []byte{})
+	f.Add(good[:len(good)/2], []byte("x\n"))
+	f.Add(append(append([]byte{}, good...), "junk\n"...), []byte(`{"v":2}`+"\n"))
+	keys := []PublicKey{testKey().Public()}
+	f.Fuzz(func(t *testing.T, last, next []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "consent-2026-01-01T00-00-00.000.jsonl"), last, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "consent-2026-01-02T00-00-00.000.jsonl"), next, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		src, err := OpenDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Verify(context.Background(), src, VerifyOptions{Keys: keys})
+		var ce *ChainError
+		switch {
+		case err == nil && rep == nil:
+			t.Fatal("no report and no error")
+		case err != nil && !errors.As(err, &ce):
+			t.Fatalf("not a ChainError: %v", err)
+		case err == nil && rep.Entries > 0 && rep.Checkpoints == 0:
+			t.Fatalf("entries passed without a checkpoint: %+v", rep)
+		}
+	})
+}
