@@ -47,13 +47,32 @@ const (
 	kHead
 	kBody
 	kHTML
-	kRawText // style, xmp, noembed, noframes
+	kRawText // xmp, noembed, noframes
 	kRCData  // textarea, title
 	kPlaintext
+	kStyle      // <style>: its sheet may load URLs
+	kSource     // <source src|srcset>
+	kVideo      // <video src poster>
+	kAudio      // <audio src>
+	kTrack      // <track src>
+	kInput      // <input type=image src>
+	kFrame      // <frame src>
+	kBackground // <table|td|th background>
+	kPing       // <a|area ping>
+	kMeta       // <meta http-equiv=refresh>
+	kBase       // <base href>
 )
 
 func kindOf(name []byte) tagKind {
 	switch len(name) {
+	case 1:
+		if equalFold(name, "a") {
+			return kPing
+		}
+	case 2:
+		if equalFold(name, "td") || equalFold(name, "th") {
+			return kBackground
+		}
 	case 3:
 		if equalFold(name, "img") {
 			return kImg
@@ -71,16 +90,35 @@ func kindOf(name []byte) tagKind {
 			return kBody
 		case equalFold(name, "html"):
 			return kHTML
+		case equalFold(name, "area"):
+			return kPing
+		case equalFold(name, "meta"):
+			return kMeta
+		case equalFold(name, "base"):
+			return kBase
 		}
 	case 5:
-		if equalFold(name, "embed") {
+		switch {
+		case equalFold(name, "embed"):
 			return kEmbed
-		}
-		if equalFold(name, "style") {
-			return kRawText
-		}
-		if equalFold(name, "title") {
+		case equalFold(name, "style"):
+			return kStyle
+		case equalFold(name, "title"):
 			return kRCData
+		case equalFold(name, "image"):
+			return kImg // the tree builder makes <image> an <img>
+		case equalFold(name, "video"):
+			return kVideo
+		case equalFold(name, "audio"):
+			return kAudio
+		case equalFold(name, "track"):
+			return kTrack
+		case equalFold(name, "input"):
+			return kInput
+		case equalFold(name, "frame"):
+			return kFrame
+		case equalFold(name, "table"):
+			return kBackground
 		}
 	case 6:
 		switch {
@@ -90,6 +128,8 @@ func kindOf(name []byte) tagKind {
 			return kIFrame
 		case equalFold(name, "object"):
 			return kObject
+		case equalFold(name, "source"):
+			return kSource
 		}
 	case 7:
 		if equalFold(name, "noembed") {
@@ -128,7 +168,8 @@ func (r *Rewriter) needsAttrs(kind tagKind) bool {
 	switch kind {
 	case kScript:
 		return true
-	case kIFrame, kImg, kEmbed, kObject, kLink:
+	case kIFrame, kImg, kEmbed, kObject, kLink, kSource, kVideo, kAudio, kTrack, kInput,
+		kFrame, kBackground, kPing, kMeta, kBase, kStyle, kBody:
 		return !r.allAccepted
 	}
 	return false
@@ -150,16 +191,28 @@ func (r *Rewriter) startTag(b []byte, t *tag) int {
 	case kScript:
 		r.scriptStart(b, t)
 	case kIFrame:
-		r.srcElement(b, t, IFrame)
+		r.loadingElement(b, t, kIFrame)
+		if !r.drop {
+			r.srcdocElement(b, t)
+		}
 		r.st, r.rawName = stRawText, "iframe"
-	case kImg:
-		r.srcElement(b, t, Img)
-	case kEmbed:
-		r.srcElement(b, t, Embed)
-	case kObject:
-		r.srcElement(b, t, Object)
+	case kImg, kEmbed, kObject, kSource, kVideo, kAudio, kTrack, kInput, kFrame, kBackground, kPing:
+		r.loadingElement(b, t, kind)
 	case kLink:
 		r.linkElement(b, t)
+	case kMeta:
+		r.metaElement(b, t)
+	case kBase:
+		r.baseElement(b, t)
+	case kStyle:
+		r.styleAttr(b, t)
+		if r.allAccepted {
+			r.st, r.rawName = stRawText, "style"
+			break
+		}
+		r.emitTo(b, t.start)
+		r.st = stStyleHold
+		r.holdStart, r.holdBody = t.start, t.end
 	case kNoscript:
 		if r.allAccepted {
 			r.st, r.rawName = stRawText, "noscript" // nothing in it can be blocked
@@ -174,6 +227,7 @@ func (r *Rewriter) startTag(b []byte, t *tag) int {
 		r.insertHeadStart()
 	case kBody:
 		r.document = true
+		r.loadingElement(b, t, kBody)
 		r.emitTo(b, t.end)
 		r.insertHeadStart()
 		if !r.cfg.ReportOnly {
@@ -189,8 +243,27 @@ func (r *Rewriter) startTag(b []byte, t *tag) int {
 		r.st, r.rawName = stRawText, rawTextName(name)
 	case kPlaintext:
 		r.st = stPlaintext
+	default:
+		r.styleAttr(b, t)
 	}
 	return t.end
+}
+
+// styleAttr decides a style attribute of an element that loads nothing
+// else.
+func (r *Rewriter) styleAttr(b []byte, t *tag) {
+	if !t.style || r.allAccepted {
+		return
+	}
+	if len(t.attrs) == 0 {
+		lexTag(b, t.start, t, true)
+	}
+	d, marked := r.markedDecision(b, t)
+	if !marked {
+		d = r.attrDecision(b, t, loadAttr{aStyle, vCSS})
+	}
+	r.applyDecision(b, t, d, CSS, false, aStyle)
+	r.drop = false
 }
 
 // endTag acts on a lexed end tag and returns where scanning goes on.
@@ -339,7 +412,7 @@ func (r *Rewriter) blocked(d decision) (bool, rules.Category) {
 
 // action turns a blocking decision into what happens to the element.
 func (r *Rewriter) action(d decision, el Element) Action {
-	strip := d.cats&^r.page.Accepted&r.cfg.Strip != 0 && el != Object
+	strip := d.cats&^r.page.Accepted&r.cfg.Strip != 0 && strippable(el)
 	switch {
 	case r.cfg.ReportOnly && strip:
 		return WouldStrip
@@ -349,6 +422,17 @@ func (r *Rewriter) action(d decision, el Element) Action {
 		return Stripped
 	}
 	return Neutralised
+}
+
+// strippable reports whether an element of kind el can be removed whole:
+// the scanner follows the end of raw-text elements (script, iframe) and
+// void ones have none. Others are only neutralised.
+func strippable(el Element) bool {
+	switch el {
+	case ScriptSrc, ScriptInline, IFrame, Img, Embed, Link:
+		return true
+	}
+	return false
 }
 
 // executableType reports whether a script with this type attribute value
@@ -389,6 +473,15 @@ func (r *Rewriter) scriptStart(b []byte, t *tag) {
 	r.st, r.sst = stScript, ssData
 
 	d, marked := r.markedDecision(b, t)
+	if !exec && !hasSrc && !marked && r.inspectable() && equalFold(bytes.TrimSpace(typ), "speculationrules") {
+		// Speculation rules prefetch and prerender URLs: held like an
+		// inline script, then read as JSON.
+		r.emitTo(b, t.start)
+		r.st = stScriptHold
+		r.holdStart, r.holdBody, r.sigFrom = t.start, t.end, t.end
+		r.holdCats, r.holdVendor, r.holdKind = 0, nil, holdSpeculation
+		return
+	}
 	switch {
 	case !exec && !hasSrc:
 		return // data, templates, or already inert
@@ -399,7 +492,11 @@ func (r *Rewriter) scriptStart(b []byte, t *tag) {
 			return
 		}
 	case !marked && hasSrc:
-		d = r.classifyURL(src, ScriptSrc)
+		if dd, ok := r.dataScriptDecision(src); ok {
+			d = dd // a data: script is its text
+		} else {
+			d = r.classifyURL(src, ScriptSrc)
+		}
 	case !marked:
 		if !r.inspect {
 			return
@@ -407,14 +504,14 @@ func (r *Rewriter) scriptStart(b []byte, t *tag) {
 		r.emitTo(b, t.start)
 		r.st = stScriptHold
 		r.holdStart, r.holdBody, r.sigFrom = t.start, t.end, t.end
-		r.holdCats, r.holdVendor = 0, nil
+		r.holdCats, r.holdVendor, r.holdKind = 0, nil, holdScript
 		return
 	}
 	el := ScriptSrc
 	if !hasSrc {
 		el = ScriptInline
 	}
-	r.applyDecision(b, t, d, el, exec)
+	r.applyDecision(b, t, d, el, exec, defaultRenames(el, exec))
 }
 
 // scanInline looks for signatures in the held script's content up to end.
@@ -441,11 +538,18 @@ func (r *Rewriter) decideInline(b []byte, end int, closed bool) {
 		return
 	}
 	d := decision{cats: r.holdCats, vendor: r.holdVendor}
+	el := ScriptInline
+	if r.holdKind == holdSpeculation {
+		el = Speculation
+		if closed {
+			d = mergeDecision(d, r.speculationDecision(b[r.holdBody:end]))
+		}
+	}
 	if d.cats == 0 {
 		r.emitTo(b, end)
 		return
 	}
-	r.applyDecision(b, &r.t, d, ScriptInline, true)
+	r.applyDecision(b, &r.t, d, el, true, defaultRenames(ScriptInline, true))
 	// A stripped script drops its content and end tag; applyDecision set
 	// r.drop for that.
 	if closed {
@@ -457,24 +561,16 @@ func (r *Rewriter) decideInline(b []byte, end int, closed bool) {
 
 // srcElement handles elements that load their src (or object's data).
 func (r *Rewriter) srcElement(b []byte, t *tag, el Element) {
-	if r.allAccepted {
-		return // nothing can be blocked
+	kind := kImg
+	switch el {
+	case IFrame:
+		kind = kIFrame
+	case Embed:
+		kind = kEmbed
+	case Object:
+		kind = kObject
 	}
-	d, marked := r.markedDecision(b, t)
-	if !marked {
-		attr := "src"
-		if el == Object {
-			attr = "data"
-		}
-		d = r.classifyAttr(b, t, attr, el)
-		if d.cats == 0 && el == Img {
-			d = r.classifyAttr(b, t, "srcset", el)
-		}
-	}
-	r.applyDecision(b, t, d, el, false)
-	if r.drop && (el == Img || el == Embed) {
-		r.drop = false // void elements: nothing to drop after the tag
-	}
+	r.loadingElement(b, t, kind)
 }
 
 // classifyAttr classifies the URL (or, for srcset, every candidate URL) in
@@ -489,7 +585,7 @@ func (r *Rewriter) classifyAttr(b []byte, t *tag, name string, el Element) decis
 	v, ok := r.urls.get(raw)
 	if !ok {
 		val, _ := attrValue(b, t, name, &r.valA)
-		if name == "srcset" {
+		if name == "srcset" || name == "imagesrcset" {
 			forEachSrcsetURL(val, func(u []byte) bool {
 				v = r.cfg.Rules.MatchURL(rules.SplitURL(u, r.hostBuf[:0]))
 				return v == nil
@@ -549,7 +645,7 @@ func (r *Rewriter) linkElement(b []byte, t *tag) {
 	if !marked {
 		rel, _ := attrValue(b, t, "rel", &r.valA)
 		href, ok := attrValue(b, t, "href", &r.valB)
-		if !ok {
+		if !ok && attrIndex(b, t, "imagesrcset") < 0 {
 			return
 		}
 		hint, fetch := false, false
@@ -567,6 +663,9 @@ func (r *Rewriter) linkElement(b []byte, t *tag) {
 		switch {
 		case fetch:
 			d = r.classifyURL(href, Link)
+			if d.cats == 0 {
+				d = r.classifyAttr(b, t, "imagesrcset", Link)
+			}
 		case hint:
 			host, _ := rules.SplitURL(href, r.hostBuf[:0])
 			if v, cats := r.cfg.Rules.MatchHost(host); v != nil {
@@ -577,13 +676,17 @@ func (r *Rewriter) linkElement(b []byte, t *tag) {
 			}
 		}
 	}
-	r.applyDecision(b, t, d, Link, false)
+	r.applyDecision(b, t, d, Link, false, aHref|aImagesrcset)
 	r.drop = false // void element
 }
 
 // applyDecision neutralises, strips or passes the element whose start tag
 // is t. script says the element is an executable script.
-func (r *Rewriter) applyDecision(b []byte, t *tag, d decision, el Element, script bool) {
+//
+// renames are the attributes that move out of the way when it is made
+// inert; script (or, for <style>, setting the type) says a type of
+// text/plain goes in.
+func (r *Rewriter) applyDecision(b []byte, t *tag, d decision, el Element, script bool, renames attrSet) {
 	blocked, cat := r.blocked(d)
 	if !blocked {
 		return
@@ -596,7 +699,7 @@ func (r *Rewriter) applyDecision(b []byte, t *tag, d decision, el Element, scrip
 		r.skipTo(t.end)
 		r.drop = true // the caller clears it for void elements
 	case Neutralised:
-		if edited, changed := r.neutraliseTag(b, t, d, el, script); changed {
+		if edited, changed := r.neutraliseTag(b, t, d, script, renames); changed {
 			r.emitTo(b, t.start)
 			r.put(edited)
 			r.skipTo(t.end)
@@ -608,7 +711,7 @@ func (r *Rewriter) applyDecision(b []byte, t *tag, d decision, el Element, scrip
 // or run something renamed with AttrPrefix, a script's type set to
 // InertType, and the category and vendor recorded. The new attributes go
 // right after the tag name, where nothing else can change their meaning.
-func (r *Rewriter) neutraliseTag(b []byte, t *tag, d decision, el Element, script bool) ([]byte, bool) {
+func (r *Rewriter) neutraliseTag(b []byte, t *tag, d decision, script bool, renames attrSet) ([]byte, bool) {
 	e := append(r.edit[:0], b[t.start:t.nameEnd]...)
 	added := len(e)
 	if script {
@@ -627,7 +730,7 @@ func (r *Rewriter) neutraliseTag(b []byte, t *tag, d decision, el Element, scrip
 	changed := len(e) > added
 	last := t.nameEnd
 	for _, a := range t.attrs {
-		if !renamed(b[a.nameStart:a.nameEnd], el, script) {
+		if attrBit(b[a.nameStart:a.nameEnd])&renames == 0 {
 			continue
 		}
 		e = append(e, b[last:a.nameStart]...)
@@ -639,24 +742,6 @@ func (r *Rewriter) neutraliseTag(b []byte, t *tag, d decision, el Element, scrip
 	e = append(e, b[last:t.end]...)
 	r.edit = e
 	return e, changed
-}
-
-// renamed reports whether an attribute must move out of the way to make
-// the element inert.
-func renamed(name []byte, el Element, script bool) bool {
-	switch el {
-	case ScriptSrc, ScriptInline:
-		return equalFold(name, "src") || script && equalFold(name, "type")
-	case Img:
-		return equalFold(name, "src") || equalFold(name, "srcset")
-	case IFrame, Embed:
-		return equalFold(name, "src")
-	case Object:
-		return equalFold(name, "data")
-	case Link:
-		return equalFold(name, "href")
-	}
-	return false
 }
 
 // fillDeclaration inserts the cookie declaration into an element marked
@@ -697,13 +782,11 @@ func (r *Rewriter) inspectNoscript(b []byte, end int) {
 			continue
 		}
 		p = t.end
-		switch kindOf(b[t.start+1 : t.nameEnd]) {
-		case kImg:
-			r.srcElement(b, &t, Img)
-		case kEmbed:
-			r.srcElement(b, &t, Embed)
-		case kObject:
-			r.srcElement(b, &t, Object)
+		switch k := kindOf(b[t.start+1 : t.nameEnd]); k {
+		case kImg, kEmbed, kObject, kSource, kVideo, kAudio, kTrack, kInput, kFrame, kBackground, kPing:
+			r.loadingElement(b, &t, k)
+		case kMeta:
+			r.metaElement(b, &t)
 		case kLink:
 			r.linkElement(b, &t)
 		case kIFrame:

@@ -15,12 +15,22 @@ const (
 	Object                      // <object data>
 	Link                        // <link rel=preconnect|dns-prefetch|preload|prefetch|modulepreload|stylesheet|...>
 	Noscript                    // a <noscript> too large to inspect
+	Media                       // <video src|poster>, <audio src>, <source src|srcset>, <track src>
+	Frame                       // <frame src>
+	InputImage                  // <input type=image src>
+	Background                  // <body|table|td|th background>
+	Ping                        // <a|area ping>
+	Refresh                     // <meta http-equiv=refresh content>
+	CSS                         // a style attribute or <style> sheet: url(), image-set(), @import
+	Base                        // <base href> on a tracker's host
+	Speculation                 // <script type=speculationrules>
 
 	// NumElements counts the element kinds.
 	NumElements
 )
 
-var elementNames = [NumElements]string{"script_src", "script_inline", "iframe", "img", "embed", "object", "link", "noscript"}
+var elementNames = [NumElements]string{"script_src", "script_inline", "iframe", "img", "embed", "object", "link", "noscript",
+	"media", "frame", "input_image", "background", "ping", "refresh", "css", "base", "speculation"}
 
 // String returns the element kind as used in logs and metric labels.
 func (e Element) String() string {

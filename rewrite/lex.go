@@ -55,6 +55,8 @@ type tag struct {
 	// declaration says an attribute is named data-consent-declaration;
 	// lexTag finds that even when it does not collect attributes.
 	declaration bool
+	// style says an attribute is named style (whose CSS may load URLs).
+	style bool
 }
 
 // Byte classes of the tag lexer.
@@ -79,7 +81,7 @@ var class = func() (t [256]uint8) {
 func lexTag(b []byte, i int, t *tag, collect bool) bool {
 	t.start = i
 	t.attrs = t.attrs[:0]
-	t.declaration = false
+	t.declaration, t.style = false, false
 	p := i + 1
 	if p >= len(b) {
 		return false
@@ -159,8 +161,15 @@ func lexTag(b []byte, i int, t *tag, collect bool) bool {
 		if collect && a.nameEnd > a.nameStart {
 			t.attrs = append(t.attrs, a)
 		}
-		if a.nameEnd-a.nameStart == len(AttrDeclaration) && equalFold(b[a.nameStart:a.nameEnd], AttrDeclaration) {
-			t.declaration = true
+		switch a.nameEnd - a.nameStart {
+		case len(AttrDeclaration):
+			if equalFold(b[a.nameStart:a.nameEnd], AttrDeclaration) {
+				t.declaration = true
+			}
+		case len("style"):
+			if equalFold(b[a.nameStart:a.nameEnd], "style") {
+				t.style = true
+			}
 		}
 	}
 }

@@ -53,7 +53,7 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 	var checkMarkup func(doc []byte, inNoscript bool)
 	checkMarkup = func(doc []byte, inNoscript bool) {
 		z := html.NewTokenizer(bytes.NewReader(doc))
-		var script *oracleTag
+		var script, style *oracleTag
 		var noscript bool
 		for {
 			tt := z.Next()
@@ -63,8 +63,23 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 			tok := z.Token()
 			switch tt {
 			case html.TextToken:
+				if style != nil {
+					if typ, ok := style.attr("type"); !ok || strings.TrimSpace(typ) == "" || strings.EqualFold(strings.TrimSpace(typ), "text/css") {
+						forEachCSSURL([]byte(tok.Data), func(u []byte) bool {
+							if blocked(matchURL(string(u))) {
+								live = append(live, "style sheet url "+string(u))
+							}
+							return true
+						})
+					}
+				}
 				if script != nil {
 					typ, hasType := script.attr("type")
+					if strings.EqualFold(strings.TrimSpace(typ), "speculationrules") {
+						if d := (&Rewriter{cfg: &Config{Rules: rs}}).speculationDecision([]byte(tok.Data)); d.vendor != nil && blocked(d.vendor) {
+							live = append(live, "speculation rules of "+d.vendor.ID)
+						}
+					}
 					if executableType([]byte(typ), hasType) {
 						rs.ScanInline([]byte(tok.Data), 0, func(v *rules.Vendor) {
 							if blocked(v) {
@@ -78,7 +93,18 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 				}
 			case html.StartTagToken, html.SelfClosingTagToken:
 				o := oracleTag{name: tok.Data, attrs: tok.Attr}
-				script, noscript = nil, false
+				script, style, noscript = nil, nil, false
+				if o.name == "image" {
+					o.name = "img" // as the tree builder does
+				}
+				if css, ok := o.attr("style"); ok {
+					forEachCSSURL([]byte(css), func(u []byte) bool {
+						if blocked(matchURL(string(u))) {
+							live = append(live, o.name+" style url "+string(u))
+						}
+						return true
+					})
+				}
 				if cat, ok := o.attr(AttrCategory); ok {
 					// The page's own mark decides, not the rules.
 					set, _ := rules.ParseSet(cat)
@@ -90,12 +116,98 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 					}
 					continue
 				}
+				urlAttr := func(attr string) {
+					if u, ok := o.attr(attr); ok && blocked(matchURL(u)) {
+						live = append(live, o.name+" "+attr+" "+u)
+					}
+				}
+				srcsetAttr := func(attr string) {
+					if set, ok := o.attr(attr); ok {
+						forEachSrcsetURL([]byte(set), func(u []byte) bool {
+							if blocked(matchURL(string(u))) {
+								live = append(live, o.name+" "+attr+" "+string(u))
+							}
+							return true
+						})
+					}
+				}
+				switch o.name {
+				case "source":
+					urlAttr("src")
+					srcsetAttr("srcset")
+				case "video":
+					urlAttr("src")
+					urlAttr("poster")
+				case "audio", "track":
+					urlAttr("src")
+				case "input":
+					if typ, _ := o.attr("type"); strings.EqualFold(strings.TrimSpace(typ), "image") {
+						urlAttr("src")
+					}
+				case "body", "table", "td", "th":
+					urlAttr("background")
+				case "a", "area":
+					if ping, ok := o.attr("ping"); ok {
+						for _, u := range strings.Fields(ping) {
+							if blocked(matchURL(u)) {
+								live = append(live, o.name+" ping "+u)
+							}
+						}
+					}
+				case "meta":
+					if he, _ := o.attr("http-equiv"); strings.EqualFold(strings.TrimSpace(he), "refresh") {
+						c, _ := o.attr("content")
+						if u, ok := refreshURL([]byte(c)); ok && blocked(matchURL(string(u))) {
+							live = append(live, "meta refresh "+string(u))
+						}
+					}
+				case "style":
+					style = &o
+				case "base":
+					if href, ok := o.attr("href"); ok {
+						host, _ := rules.SplitURL([]byte(href), nil)
+						if v, cats := rs.MatchHost(host); v != nil && cats&accepted == 0 {
+							live = append(live, "base "+href)
+						}
+					}
+				case "iframe", "frame", "embed", "object":
+					if o.name == "frame" {
+						urlAttr("src")
+					}
+					attr := "src"
+					if o.name == "object" {
+						attr = "data"
+					}
+					if u, ok := o.attr(attr); ok {
+						var text []byte
+						if js, ok := schemeBody([]byte(u), "javascript"); ok {
+							text = js
+						} else if _, body, ok := dataURLBody([]byte(u)); ok {
+							text = body
+						}
+						if text != nil {
+							rs.ScanInline(text, 0, func(v *rules.Vendor) {
+								if blocked(v) {
+									live = append(live, o.name+" document of "+v.ID)
+								}
+							})
+							checkMarkup(text, inNoscript)
+						}
+					}
+				}
 				switch o.name {
 				case "script":
 					typ, hasType := o.attr("type")
 					if src, ok := o.attr("src"); ok && executableType([]byte(typ), hasType) && !inNoscript {
 						if v := matchURL(src); blocked(v) {
 							live = append(live, "script "+src)
+						}
+						if _, body, ok := dataURLBody([]byte(src)); ok {
+							rs.ScanInline(body, 0, func(v *rules.Vendor) {
+								if blocked(v) {
+									live = append(live, "data: script of "+v.ID)
+								}
+							})
 						}
 					}
 					// A script with a src never runs its inline text, even
@@ -106,6 +218,9 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 				case "img", "iframe", "embed":
 					if src, ok := o.attr("src"); ok && blocked(matchURL(src)) {
 						live = append(live, o.name+" "+src)
+					}
+					if doc, ok := o.attr("srcdoc"); ok && o.name == "iframe" {
+						checkMarkup([]byte(doc), inNoscript)
 					}
 					if set, ok := o.attr("srcset"); ok && o.name == "img" {
 						forEachSrcsetURL([]byte(set), func(u []byte) bool {
@@ -121,6 +236,9 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 					}
 				case "link":
 					rel, _ := o.attr("rel")
+					if strings.Contains(strings.ToLower(rel), "preload") {
+						srcsetAttr("imagesrcset")
+					}
 					href, ok := o.attr("href")
 					if !ok {
 						break
@@ -142,7 +260,7 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 					noscript = true
 				}
 			default:
-				script, noscript = nil, false
+				script, style, noscript = nil, nil, false
 			}
 		}
 	}
@@ -166,6 +284,11 @@ func loads(o oracleTag) bool {
 	case "object":
 		_, ok := o.attr("data")
 		return ok
+	case "source", "video", "audio", "track", "frame", "input":
+		_, src := o.attr("src")
+		_, srcset := o.attr("srcset")
+		_, poster := o.attr("poster")
+		return src || srcset || poster
 	case "link":
 		_, ok := o.attr("href")
 		return ok
@@ -216,7 +339,7 @@ func stripMoved(attrs []html.Attribute) []html.Attribute {
 		switch {
 		case a.Key == AttrCategory || a.Key == AttrVendor:
 		case strings.HasPrefix(a.Key, AttrPrefix):
-		case a.Key == "src" || a.Key == "srcset" || a.Key == "href" || a.Key == "data" || a.Key == "type":
+		case attrBit([]byte(a.Key)) != 0:
 		default:
 			out = append(out, a)
 		}

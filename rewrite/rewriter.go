@@ -84,7 +84,16 @@ const (
 	stScript             // script content passed on (or dropped)
 	stScriptHold         // inline script content held for inspection
 	stNoscriptHold       // noscript content held for inspection
+	stStyleHold          // style sheet held for inspection
 	stPlaintext          // everything up to the end
+)
+
+// holdKind says what a held script element is.
+type holdKind uint8
+
+const (
+	holdScript      holdKind = iota // an inline script: signatures decide
+	holdSpeculation                 // speculation rules: their URLs decide
 )
 
 // Rewriter rewrites one HTML response. Write the body to it, then call Close.
@@ -130,6 +139,10 @@ type Rewriter struct {
 	valA, valB, valC []byte    // scratch for decoded attribute values
 	edit             []byte    // scratch for an edited tag
 	hostBuf          []byte    // scratch for lower-casing hosts
+	baseSeen         bool      // the first <base href> was seen
+	depth            int       // nesting of srcdoc, data: and javascript: documents
+	nestedOut        []byte    // a nested document as rewritten
+	holdKind         holdKind  // what the held element is
 	pageSite         string    // registrable domain of page.Host, computed lazily
 }
 
@@ -467,6 +480,33 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 				return r.holdStart
 			}
 
+		case stStyleHold:
+			limit := r.holdBody + r.maxHold()
+			k, ok := rawEnd(b, p, "style")
+			switch {
+			case ok:
+				if k > limit {
+					r.observe(Event{Action: Uninspected, Element: CSS})
+				}
+				r.decideStyle(b, min(k, limit))
+				p = k
+				r.endContent(b, k)
+			case eof:
+				r.decideStyle(b, min(len(b), limit))
+				r.emitTo(b, len(b))
+				p = len(b)
+				return p
+			case k > limit:
+				r.observe(Event{Action: Uninspected, Element: CSS})
+				r.decideStyle(b, limit)
+				r.emitTo(b, k)
+				r.st, r.rawName = stRawText, "style"
+				p = k
+			default:
+				p = k
+				return r.holdStart
+			}
+
 		case stPlaintext:
 			p = len(b)
 			r.emitTo(b, p)
@@ -515,4 +555,37 @@ func lowerCopy(b, dst []byte) []byte {
 		dst = append(dst, lower(c))
 	}
 	return dst
+}
+
+// inspectable reports whether anything in the page can still be held.
+func (r *Rewriter) inspectable() bool { return !r.allAccepted }
+
+// decideStyle writes a held <style> element out up to end, neutralised
+// (type="text/plain", which keeps the sheet from applying) when its sheet
+// loads a tracker the visitor has not accepted.
+func (r *Rewriter) decideStyle(b []byte, end int) {
+	if !lexTag(b, r.holdStart, &r.t, true) {
+		r.emitTo(b, end)
+		return
+	}
+	if typ, has := attrValue(b, &r.t, "type", &r.valA); has {
+		if typ = bytes.TrimSpace(typ); len(typ) > 0 && !equalFold(typ, "text/css") {
+			r.emitTo(b, end) // not a style sheet: it applies nothing
+			return
+		}
+	}
+	d, marked := r.markedDecision(b, &r.t)
+	if !marked {
+		var v *rules.Vendor
+		forEachCSSURL(b[r.holdBody:end], func(u []byte) bool {
+			v = r.matchURL(u)
+			return v == nil
+		})
+		if v != nil {
+			d = decision{cats: rules.SetOf(v.Category), vendor: v}
+		}
+	}
+	r.applyDecision(b, &r.t, d, CSS, true, aType)
+	r.drop = false
+	r.emitTo(b, end)
 }
