@@ -199,6 +199,22 @@ func TestOnTamperRefuseKeepsTheLogClosed(t *testing.T) {
 	if n := len(logFiles(t, dir)); n != 1 {
 		t.Fatalf("%d files after a refused open, want 1", n)
 	}
+	// The operator looked and reloads with on_tamper record: the same
+	// writer opens the log, records the damage and takes decisions.
+	s3 := newTestSink(t, dir, func(c *FileConfig) { c.OnTamper = TamperRecord })
+	if s3.w != s2.w {
+		t.Fatal("the reload got another writer")
+	}
+	if err := s3.Append(context.Background(), testRecord(9)); err != nil {
+		t.Fatalf("Append after the reload: %v", err)
+	}
+	if err := s3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := OpenDir(dir)
+	if _, err := Verify(context.Background(), src, VerifyOptions{Keys: []PublicKey{testKey().Public()}}); !errors.As(err, new(*ChainError)) || !strings.Contains(err.Error(), "discontinuit") {
+		t.Fatalf("Verify after recording = %v, want the discontinuity", err)
+	}
 }
 
 func TestASidecarWithoutItsRecoveryEntryGetsOne(t *testing.T) {
