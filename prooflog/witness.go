@@ -509,7 +509,7 @@ func (ws *witnessSet) close() {
 }
 
 // witnessesFor returns ws when it serves targets, or a new set replacing
-// it (closing ws).
+// it (closing ws in the background).
 func witnessesFor(ws *witnessSet, targets []string, hooks func() WitnessHooks) (*witnessSet, error) {
 	if ws != nil && slices.Equal(ws.targets, targets) {
 		return ws, nil
@@ -517,7 +517,9 @@ func witnessesFor(ws *witnessSet, targets []string, hooks func() WitnessHooks) (
 	if ws == nil && len(targets) == 0 {
 		return nil, nil
 	}
-	ws.close()
+	// The old witnesses may take a while to give up (one that is down):
+	// never in the writer's goroutine.
+	go ws.close()
 	if len(targets) == 0 {
 		return nil, nil
 	}
