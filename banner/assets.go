@@ -2,6 +2,7 @@ package banner
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/andybalholm/brotli"
 	"github.com/tdewolff/minify/v2"
 	"github.com/tdewolff/minify/v2/css"
 	"github.com/tdewolff/minify/v2/js"
@@ -33,6 +35,42 @@ type Asset struct {
 	ContentType string
 	// Body is the content. It must not be modified.
 	Body []byte
+	// Encoded holds Body compressed once, at New, by content coding
+	// ("br", "gzip"), where that is smaller: the gateway serves them to
+	// clients that accept them, whether or not the site compresses its
+	// responses. They must not be modified.
+	Encoded map[string][]byte
+}
+
+// precompress fills in a.Encoded: Brotli at its best quality and gzip at
+// its best level, since it happens once.
+func precompress(a *Asset) error {
+	a.Encoded = make(map[string][]byte)
+	var br bytes.Buffer
+	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	if _, err := bw.Write(a.Body); err != nil {
+		return fmt.Errorf("compressing %s: %w", a.Name, err)
+	}
+	if err := bw.Close(); err != nil {
+		return fmt.Errorf("compressing %s: %w", a.Name, err)
+	}
+	var gz bytes.Buffer
+	gw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	if err != nil {
+		return fmt.Errorf("compressing %s: %w", a.Name, err)
+	}
+	if _, err := gw.Write(a.Body); err != nil {
+		return fmt.Errorf("compressing %s: %w", a.Name, err)
+	}
+	if err := gw.Close(); err != nil {
+		return fmt.Errorf("compressing %s: %w", a.Name, err)
+	}
+	for coding, b := range map[string][]byte{"br": br.Bytes(), "gzip": gz.Bytes()} {
+		if len(b) < len(a.Body) {
+			a.Encoded[coding] = b
+		}
+	}
+	return nil
 }
 
 const (
@@ -59,7 +97,11 @@ func buildAsset(m *minify.M, base, ext, mediaType, contentType string, src []byt
 	if !isASCII(body) {
 		return Asset{}, fmt.Errorf("%s%s is not ASCII-only", base, ext)
 	}
-	return Asset{Name: hashedName(base, ext, body), ContentType: contentType, Body: body}, nil
+	a := Asset{Name: hashedName(base, ext, body), ContentType: contentType, Body: body}
+	if err := precompress(&a); err != nil {
+		return Asset{}, err
+	}
+	return a, nil
 }
 
 // hashedName returns base.<first 10 hex digits of SHA-256(body)>.ext.

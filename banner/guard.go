@@ -64,7 +64,11 @@ func buildGuard(m *minify.M, g *GuardConfig) (Asset, error) {
 	if !isASCII(min) {
 		return Asset{}, fmt.Errorf("guard.js is not ASCII-only")
 	}
-	return Asset{Name: hashedName("guard", ".js", min), ContentType: contentTypeJS, Body: min}, nil
+	a := Asset{Name: hashedName("guard", ".js", min), ContentType: contentTypeJS, Body: min}
+	if err := precompress(&a); err != nil {
+		return Asset{}, err
+	}
+	return a, nil
 }
 
 // asciiJSON writes every non-ASCII character of a JSON text as a \u

@@ -276,8 +276,27 @@
 	}
 
 	// Verdict of one URL: null (passes) or {cats, vendor}.
+	// Verdicts are remembered per value, as long as the base URL stays:
+	// a value is often judged when set and again when inserted.
+	const verdicts = new Map();
+	let verdictBase = '';
 	function judgeURL(u, how) {
-		const x = M.split(u, document.baseURI);
+		const base = document.baseURI;
+		if (base !== verdictBase || verdicts.size >= 4096) {
+			verdicts.clear();
+			verdictBase = base;
+		}
+		const key = how + ' ' + u;
+		let v = verdicts.get(key);
+		if (v === undefined) {
+			v = judgeURLNow(String(u), how, base);
+			verdicts.set(key, v);
+		}
+		return v;
+	}
+
+	function judgeURLNow(u, how, base) {
+		const x = M.split(u, base);
 		if (!x) {
 			return null;
 		}
@@ -909,18 +928,40 @@
 	const ATTRS = ['src', 'srcset', 'href', 'data', 'poster', 'imagesrcset', 'type', 'rel'];
 	try {
 		new MutationObserver((records) => {
+			// The parser reports every node it inserts; by the time this
+			// runs, many of them hold others reported in the same batch.
+			// Each subtree is searched once, from its topmost added node,
+			// so the work stays proportional to what was added.
+			const added = new Set();
 			for (const r of records) {
 				try {
 					if (r.type === 'attributes') {
 						const el = r.target;
-						if (el.localName === 'script' && r.attributeName === 'type') {
-							continue;
+						if (!(el.localName === 'script' && r.attributeName === 'type')) {
+							check(el);
 						}
-						check(el);
 						continue;
 					}
 					for (let i = 0; i < r.addedNodes.length; i++) {
-						checkTree(r.addedNodes[i]);
+						if (r.addedNodes[i].nodeType === 1) {
+							added.add(r.addedNodes[i]);
+						}
+					}
+				} catch (e) {
+					// next
+				}
+			}
+			for (const node of added) {
+				try {
+					let top = true;
+					for (let p = node.parentNode; p; p = p.parentNode) {
+						if (added.has(p)) {
+							top = false;
+							break;
+						}
+					}
+					if (top) {
+						checkTree(node);
 					}
 				} catch (e) {
 					// next
