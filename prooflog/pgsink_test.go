@@ -359,8 +359,7 @@ func TestPGServingRoleNeedsOnlyInsertAndSelect(t *testing.T) {
 // TestPGRestartUnderLoadLosesNoAcknowledgedRecord restarts the server
 // while appenders run; every acknowledged Append must be there after.
 func TestPGRestartUnderLoadLosesNoAcknowledgedRecord(t *testing.T) {
-	dsn := pgDSN(t)
-	restart := testenv.PostgresRestart(t)
+	dsn, restart := testenv.PostgresRestart(t)
 	table := pgTestTable(t, dsn)
 	s := newPGTestSink(t, dsn, table, func(c *PGConfig) { c.Timeout = 5 * time.Second; c.CheckpointEvery = 100 })
 	appendN(t, s, 0, 1) // migrate before the load

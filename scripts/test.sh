@@ -12,8 +12,10 @@
 #   - browser tests (banner, caddymodule, scan, mimesniff, htmlencoding, e2e):
 #     the chromium package;
 #   - proof log database tests (prooflog, caddymodule): the postgresql
-#     package; it starts the cluster (localhost only) and creates the role
-#     and database consentgate_test (scripts/pg-setup.sh says exactly what);
+#     package; it starts the main cluster and a second one,
+#     consentgate_restart, that only the restart test restarts (both
+#     localhost only), and creates the role and database consentgate_test in
+#     each (scripts/pg-setup.sh says exactly what);
 #   - the WordPress end-to-end and accessibility tests (e2e/wordpress): the
 #     wordpress, php-fpm, php-mysql, php-cli, mariadb-server and
 #     mariadb-client packages (wordpress pulls in apache2, installed but never
@@ -59,7 +61,7 @@ fi
 plan=()
 $need_chromium && ! command -v chromium >/dev/null 2>&1 && plan+=("install chromium (apt-get)")
 if $need_pg && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ]; then
-	plan+=("install postgresql if missing, start it, create the role and database consentgate_test (scripts/pg-setup.sh)")
+	plan+=("install postgresql if missing, start its main cluster and a second one (consentgate_restart) for the restart test, create the role and database consentgate_test in both (scripts/pg-setup.sh)")
 fi
 if $need_wp; then
 	[ -n "${CONSENTGATE_WP_ROOT:-}" ] || plan+=("install WordPress, MariaDB, PHP-FPM (apt-get), start MariaDB and PHP-FPM, create the database consentgate_wp and a WordPress site (e2e/wordpress/testdata/setup.sh)")
@@ -86,7 +88,7 @@ if $can_setup; then
 	fi
 	if $need_pg && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ]; then
 		eval "$(bash scripts/pg-setup.sh)"
-		export CONSENTGATE_TEST_PG_DSN CONSENTGATE_TEST_PG_RESTART
+		export CONSENTGATE_TEST_PG_DSN CONSENTGATE_TEST_PG_RESTART_DSN CONSENTGATE_TEST_PG_RESTART
 	fi
 	if $need_wp; then
 		[ -n "${CONSENTGATE_WP_ROOT:-}" ] || { wp_env=$(bash e2e/wordpress/testdata/setup.sh); eval "$wp_env"; }

@@ -53,15 +53,19 @@ func PostgresDSN(t testing.TB) string {
 	return dsn
 }
 
-// PostgresRestart returns the command that restarts the test database,
-// $CONSENTGATE_TEST_PG_RESTART.
-func PostgresRestart(t testing.TB) string {
+// PostgresRestart returns a database that a test may restart under load,
+// $CONSENTGATE_TEST_PG_RESTART_DSN, and the command that restarts it,
+// $CONSENTGATE_TEST_PG_RESTART. It is a server of its own (scripts/pg-setup.sh
+// makes the cluster consentgate_restart), so the restart never cuts off the
+// other packages' tests, which go test runs at the same time.
+func PostgresRestart(t testing.TB) (dsn, restart string) {
 	t.Helper()
-	cmd := os.Getenv("CONSENTGATE_TEST_PG_RESTART")
-	if cmd == "" {
-		Missing(t, "the PostgreSQL restart test needs CONSENTGATE_TEST_PG_RESTART, e.g. \"pg_ctlcluster 15 main restart\"")
+	dsn = os.Getenv("CONSENTGATE_TEST_PG_RESTART_DSN")
+	restart = os.Getenv("CONSENTGATE_TEST_PG_RESTART")
+	if dsn == "" || restart == "" {
+		Missing(t, "the PostgreSQL restart test needs a server of its own: CONSENTGATE_TEST_PG_RESTART_DSN and CONSENTGATE_TEST_PG_RESTART (eval \"$(bash scripts/pg-setup.sh)\")")
 	}
-	return cmd
+	return dsn, restart
 }
 
 // FreePort returns a loopback port that was free a moment ago.
