@@ -58,6 +58,26 @@ var attackPages = []attackPage{
 		[]string{"<html><head><meta charset=\"iso-2022-jp\"></head><body><script>var s=\"\x1b$B</script>\x1b(B\";" + inlinePixel + "</script></body></html>"}},
 	{"ISO-2022-JP by a meta past 1024 bytes", []string{"Content-Type: text/html"},
 		[]string{"<html><head><title>" + strings.Repeat("x", 1100) + "</title><meta charset=\"iso-2022-jp\"></head><body><script>var s=\"\x1b$B</script>\x1b(B\";" + inlinePixel + "</script></body></html>"}},
+	// Class 4: every URL a page loads without a click.
+	page4("picture source srcset", `<picture><source srcset="https://www.facebook.com/tr?id=1"><img src="/a.png"></picture>`),
+	page4("video poster", `<video poster="https://www.facebook.com/tr?id=1"></video>`),
+	page4("audio src", `<audio src="https://www.facebook.com/tr?id=1" preload="auto"></audio>`),
+	page4("input type=image", `<input type="image" src="https://www.facebook.com/tr?id=1">`),
+	page4("image tag", `<image src="https://www.facebook.com/tr?id=1">`),
+	page4("body background", `<body background="https://www.facebook.com/tr?id=1"><p>x</p></body>`),
+	page4("style attribute", `<div style="width:10px;height:10px;background:url('https://www.facebook.com/tr?id=1')"></div>`),
+	page4("style sheet @import", `<style>@import url("https://fonts.googleapis.com/css?family=Roboto");</style><p>x</p>`),
+	page4("link preload imagesrcset", `<link rel="preload" as="image" imagesrcset="https://www.facebook.com/tr?id=1 1x">`),
+	page4("frame", `<frameset><frame src="https://www.youtube.com/embed/x"></frameset>`),
+	page4("data: frame", `<iframe src="data:text/html,%3Cscript%20src=%22https://www.googletagmanager.com/gtag/js?id=G-1%22%3E%3C/script%3E"></iframe>`),
+	page4("srcdoc", `<iframe srcdoc="<script src=&quot;https://www.googletagmanager.com/gtag/js?id=G-1&quot;></script>"></iframe>`),
+	page4("data: script", `<script src="data:text/javascript,window.fbq=function(){};fbq('init','1')"></script>`),
+	page4("base on a tracker host", `<base href="https://www.facebook.com/"><img src="tr?id=1">`),
+	page4("meta refresh", `<meta http-equiv="refresh" content="0;url=https://www.facebook.com/tr?id=1">`),
+}
+
+func page4(name, body string) attackPage {
+	return attackPage{name, []string{"Content-Type: text/html; charset=utf-8"}, []string{"<!DOCTYPE html>" + body}}
 }
 
 // TestAttackPagesInABrowser loads each attack page in headless Chromium,

@@ -29,6 +29,9 @@ const (
 	// AttrFilled is added once it was filled, so a second pass leaves it.
 	AttrDeclaration = "data-consent-declaration"
 	AttrFilled      = "data-consent-filled"
+	// AttrSheet holds the text of a neutralised <style> element, whose
+	// content is left empty (entity-encoded, restored as its text).
+	AttrSheet = "data-consent-sheet"
 	// InertType is the type given to a neutralised script.
 	InertType = "text/plain"
 )

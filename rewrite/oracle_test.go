@@ -64,14 +64,14 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 			switch tt {
 			case html.TextToken:
 				if style != nil {
-					if typ, ok := style.attr("type"); !ok || strings.TrimSpace(typ) == "" || strings.EqualFold(strings.TrimSpace(typ), "text/css") {
-						forEachCSSURL([]byte(tok.Data), func(u []byte) bool {
-							if blocked(matchURL(string(u))) {
-								live = append(live, "style sheet url "+string(u))
-							}
-							return true
-						})
-					}
+					// Whatever the type: Chromium's preload scanner
+					// fetches a sheet's @import URLs regardless.
+					forEachCSSURL([]byte(tok.Data), func(u []byte) bool {
+						if blocked(matchURL(string(u))) {
+							live = append(live, "style sheet url "+string(u))
+						}
+						return true
+					})
 				}
 				if script != nil {
 					typ, hasType := script.attr("type")

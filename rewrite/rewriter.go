@@ -488,17 +488,17 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 				if k > limit {
 					r.observe(Event{Action: Uninspected, Element: CSS})
 				}
-				r.decideStyle(b, min(k, limit))
+				r.decideStyle(b, min(k, limit), k <= limit)
 				p = k
 				r.endContent(b, k)
 			case eof:
-				r.decideStyle(b, min(len(b), limit))
+				r.decideStyle(b, min(len(b), limit), false)
 				r.emitTo(b, len(b))
 				p = len(b)
 				return p
 			case k > limit:
 				r.observe(Event{Action: Uninspected, Element: CSS})
-				r.decideStyle(b, limit)
+				r.decideStyle(b, limit, false)
 				r.emitTo(b, k)
 				r.st, r.rawName = stRawText, "style"
 				p = k
@@ -560,19 +560,20 @@ func lowerCopy(b, dst []byte) []byte {
 // inspectable reports whether anything in the page can still be held.
 func (r *Rewriter) inspectable() bool { return !r.allAccepted }
 
-// decideStyle writes a held <style> element out up to end, neutralised
-// (type="text/plain", which keeps the sheet from applying) when its sheet
-// loads a tracker the visitor has not accepted.
-func (r *Rewriter) decideStyle(b []byte, end int) {
+// decideStyle writes a held <style> element out up to end. When its sheet
+// loads a tracker the visitor has not accepted, the element gets
+// type="text/plain" (the sheet does not apply) and, when the whole sheet
+// was held (closed), the sheet moves into a data-consent-sheet attribute:
+// Chromium's preload scanner fetches a sheet's @import URLs whatever the
+// element's type, so the text must not stay inside <style>.
+func (r *Rewriter) decideStyle(b []byte, end int, closed bool) {
 	if !lexTag(b, r.holdStart, &r.t, true) {
 		r.emitTo(b, end)
 		return
 	}
-	if typ, has := attrValue(b, &r.t, "type", &r.valA); has {
-		if typ = bytes.TrimSpace(typ); len(typ) > 0 && !equalFold(typ, "text/css") {
-			r.emitTo(b, end) // not a style sheet: it applies nothing
-			return
-		}
+	if attrIndex(b, &r.t, AttrSheet) >= 0 {
+		r.emitTo(b, end) // neutralised before: its sheet is in the attribute
+		return
 	}
 	d, marked := r.markedDecision(b, &r.t)
 	if !marked {
@@ -585,7 +586,39 @@ func (r *Rewriter) decideStyle(b []byte, end int) {
 			d = decision{cats: rules.SetOf(v.Category), vendor: v}
 		}
 	}
-	r.applyDecision(b, &r.t, d, CSS, true, aType)
-	r.drop = false
-	r.emitTo(b, end)
+	blocked, cat := r.blocked(d)
+	if !blocked {
+		r.emitTo(b, end)
+		return
+	}
+	act := r.action(d, CSS)
+	r.observe(Event{Action: act, Element: CSS, Vendor: d.vendor, Category: cat})
+	if act != Neutralised {
+		r.emitTo(b, end)
+		return
+	}
+	edited, _ := r.neutraliseTag(b, &r.t, d, true, aType)
+	if !closed || len(edited) == 0 || edited[len(edited)-1] != '>' {
+		r.emitTo(b, r.t.start)
+		r.put(edited)
+		r.skipTo(r.t.end)
+		r.emitTo(b, end)
+		return
+	}
+	e := append(edited[:len(edited)-1:len(edited)-1], " "+AttrSheet+`="`...)
+	for _, c := range b[r.holdBody:end] {
+		switch c {
+		case '&':
+			e = append(e, "&amp;"...)
+		case '"':
+			e = append(e, "&quot;"...)
+		default:
+			e = append(e, c)
+		}
+	}
+	e = append(e, `">`...)
+	r.edit = e
+	r.emitTo(b, r.t.start)
+	r.put(e)
+	r.skipTo(end)
 }
