@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/tdewolff/minify/v2"
 
@@ -55,7 +56,10 @@ func buildGuard(m *minify.M, g *GuardConfig) (Asset, error) {
 	if err != nil {
 		return Asset{}, fmt.Errorf("guard options: %w", err)
 	}
-	for _, p := range []struct{ name, value []byte }{{guardTablePlaceholder, asciiJSON(g.Table)}, {guardOptionsPlaceholder, opts}} {
+	// The table goes in as a string for JSON.parse, which V8 reads faster
+	// than the same object written as a literal.
+	table := []byte("JSON.parse('" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(string(asciiJSON(g.Table))) + "')")
+	for _, p := range []struct{ name, value []byte }{{guardTablePlaceholder, table}, {guardOptionsPlaceholder, opts}} {
 		if n := bytes.Count(min, p.name); n != 1 {
 			return Asset{}, fmt.Errorf("guard.js holds %s %d times after minifying, want once", p.name, n)
 		}

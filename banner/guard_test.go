@@ -208,7 +208,7 @@ func TestGuardMatcherDifferential(t *testing.T) {
 	// so precedence across tiers is exercised.
 	site := &rules.File{Format: rules.FileFormat, Vendors: []rules.VendorSpec{
 		{ID: "site-1", Name: "Site", Category: "necessary", URLs: []string{"www.googletagmanager.com/gtm.js?id=GTM-SITE", "*/*/own-pixel*.gif", "shop.example/tr"}, Cookies: []rules.CookieSpec{{Name: "_ga_SITE"}, {Name: "_fb*x"}}},
-		{ID: "site-2", Name: "Site 2", Category: "preferences", URLs: []string{"*.facebook.com/plugins/*like", "*.example.org"}, Cookies: []rules.CookieSpec{{Name: "pref_*_*"}}},
+		{ID: "site-2", Name: "Site 2", Category: "preferences", URLs: []string{"*.facebook.com/plugins/*like", "*.example.org"}, Cookies: []rules.CookieSpec{{Name: "pref_*_*"}, {Name: `it's\here`}, {Name: "caf\u00e9_*"}}},
 	}}
 	defaults, err := rules.DefaultFiles(true)
 	if err != nil {
@@ -437,6 +437,6 @@ func buildMatcherQuery(t *testing.T, table []byte) matcherQuery {
 			q.Cookies = append(q.Cookies, c[:len(c)-1])
 		}
 	}
-	q.Cookies = append(q.Cookies, "", " ", "consentgate", "_ga", "_ga_", "_fbp", "a=b", "__Host-csrf", "wordpress_logged_in_abc")
+	q.Cookies = append(q.Cookies, `it's\here`, "caf\u00e9_1", "", " ", "consentgate", "_ga", "_ga_", "_fbp", "a=b", "__Host-csrf", "wordpress_logged_in_abc")
 	return q
 }
