@@ -27,8 +27,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -39,7 +39,7 @@ import (
 // The pinned inputs.
 const (
 	tpwVersion   = "0.30.0"
-	tpwTarball   = "npm:third-party-web@0.30.0"
+	tpwPackage   = "third-party-web@" + tpwVersion // fetched with the ordinary npm client: npm pack
 	tpwIntegrity = "sha512-p+PfyL5U0ediGzvwPzMSdD9MnC8rHW6nWJJVLIQvqN7RsSqfaZ+7n4c9GILqH36EYR0eXB9CzAeCRnKFr/9uJg=="
 	tpwHome      = "https://github.com/patrickhulce/third-party-web"
 
@@ -63,7 +63,7 @@ func run(args []string) error {
 		return err
 	}
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
-	tarball := fs.String("tpw", "", "third-party-web tarball to read instead of downloading "+tpwTarball+" (its integrity is checked all the same)")
+	tarball := fs.String("tpw", "", "third-party-web tarball to read instead of fetching it with `npm pack "+tpwPackage+"` (its integrity is checked all the same)")
 	ocd := fs.String("ocd", filepath.Join(root, "..", "shared", "data", "open-cookie-database", "open-cookie-database.csv"), "Open Cookie Database CSV; its LICENSE is read from the same directory")
 	ocdPin := fs.String("ocd-sha256", ocdSHA256, "expected sha256 of the CSV")
 	out := fs.String("out", filepath.Join(root, "rules", "catalogue.json"), "catalogue to write")
@@ -108,7 +108,7 @@ func run(args []string) error {
 	cat := &rules.Catalogue{
 		Generator: "go generate ./rules",
 		Sources: []rules.Source{
-			{Name: "third-party-web", Version: tpwVersion, URL: tpwTarball, Integrity: tpwIntegrity, License: "MIT"},
+			{Name: "third-party-web", Version: tpwVersion, URL: "npm:" + tpwPackage, Integrity: tpwIntegrity, License: "MIT"},
 			{Name: "Open Cookie Database", URL: ocdHome, Integrity: "sha256-" + *ocdPin, License: "Apache-2.0"},
 		},
 	}
@@ -155,29 +155,40 @@ func moduleRoot() (string, error) {
 }
 
 func readTarball(path string) ([]byte, error) {
-	if path != "" {
-		return os.ReadFile(path)
+	if path == "" {
+		// npm pack fetches the package tarball from whatever registry npm is
+		// configured for and writes it unchanged; its bytes are then checked
+		// against the pinned integrity like a local file's.
+		dir, err := os.MkdirTemp("", "consentgate-gen-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "npm", "pack", tpwPackage, "--pack-destination", dir, "--silent")
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("npm pack %s (or pass -tpw <tarball>): %w", tpwPackage, err)
+		}
+		name := strings.TrimSpace(string(out))
+		if i := strings.LastIndexByte(name, '\n'); i >= 0 {
+			name = name[i+1:]
+		}
+		path = filepath.Join(dir, filepath.Base(name))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tpwTarball, nil)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the third-party-web tarball: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxTarball+1))
 	if err != nil {
-		return nil, fmt.Errorf("downloading third-party-web: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("downloading %s: %s", tpwTarball, resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxTarball+1))
-	if err != nil {
-		return nil, fmt.Errorf("downloading third-party-web: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if len(data) > maxTarball {
-		return nil, fmt.Errorf("downloading %s: larger than %d bytes", tpwTarball, maxTarball)
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxTarball)
 	}
 	return data, nil
 }
