@@ -193,7 +193,7 @@ func TestOverridesAreAppliedAndEscaped(t *testing.T) {
 		t.Errorf("the override is not in the markup, escaped: %s", out)
 	}
 	doc := parseBanner(t, []byte(out))
-	accept := find(t, doc, "accept button", func(n *html.Node) bool { v, _ := attr(n, "value"); return v == "accept_all" })
+	accept := find(t, find(t, doc, "first layer", byClass("cg-banner")), "accept button", func(n *html.Node) bool { v, _ := attr(n, "value"); return v == "accept_all" })
 	if got := textOf(accept); got != `<script>alert("x")</script> & go` {
 		t.Errorf("accept button reads %q", got)
 	}

@@ -39,6 +39,11 @@ const markupSource = `
 			<p class="cg-error" role="alert" hidden></p>
 			<div class="cg-buttons">
 				<button class="cg-btn" type="submit" name="action" value="save">{{.T.save}}</button>
+				{{/* Withdrawing is as easy as consenting (GDPR art. 7(3)):
+				     the first layer's two buttons, as prominent, wherever the
+				     choice is reopened. */}}
+				<button class="cg-btn" type="submit" name="action" value="accept_all">{{.T.accept_all}}</button>
+				<button class="cg-btn" type="submit" name="action" value="reject_all">{{.T.reject_all}}</button>
 				<button class="cg-btn cg-btn-quiet cg-close-btn" type="button" commandfor="{{.Anchor}}" command="close" data-cg-close="">{{.T.close}}</button>
 				<a class="cg-btn cg-btn-quiet cg-close-link" href="#consentgate" data-cg-close="">{{.T.close}}</a>
 			</div>

@@ -261,7 +261,10 @@ func (h *Handler) chosen(req decisionRequest, v *visit, form bool) (rules.Set, p
 	default:
 		return 0, "", fmt.Errorf("unknown action %q (want accept_all, reject_all or save)", req.Action)
 	}
-	if req.Action != actionSave && len(req.Categories) > 0 {
+	// The no-JavaScript form sends the ticked boxes with every button, and
+	// the settings hold Accept all and Reject all beside Save: there the
+	// button decides. A script sends categories only with save.
+	if req.Action != actionSave && len(req.Categories) > 0 && !form {
 		return 0, "", fmt.Errorf("categories are only sent with save")
 	}
 	if form {
