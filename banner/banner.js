@@ -87,6 +87,75 @@
 
 	const allowed = (el, acc) => categoriesOf(el).every((c) => has(acc, c));
 
+	// Restoring never creates what the page did not have: a restored URL
+	// is http(s) or relative (resolved as the browser will resolve it, so
+	// "java\tscript:" and friends are caught), and data: only where it is
+	// an image. Otherwise the element stays inert.
+	function imageAttr(el, n) {
+		const t = el.tagName;
+		const parent = el.parentNode;
+		return t === 'IMG' && (n === 'src' || n === 'srcset') || t === 'VIDEO' && n === 'poster' ||
+			t === 'SOURCE' && n === 'srcset' && !!parent && parent.tagName === 'PICTURE' ||
+			t === 'LINK' && n === 'imagesrcset';
+	}
+
+	function safeURL(u, image) {
+		let p;
+		try {
+			p = new URL(u, document.baseURI).protocol;
+		} catch (e) {
+			return false;
+		}
+		return p === 'http:' || p === 'https:' || image && p === 'data:';
+	}
+
+	// srcsetURLs splits a srcset as the HTML standard parses it: a URL is
+	// a run of non-space characters (trailing commas end the candidate),
+	// then descriptors up to a comma outside parentheses.
+	function srcsetURLs(v) {
+		const out = [];
+		let i = 0;
+		const space = (c) => c === ' ' || c === '\t' || c === '\n' || c === '\f' || c === '\r';
+		while (i < v.length) {
+			while (i < v.length && (space(v[i]) || v[i] === ',')) {
+				i++;
+			}
+			if (i >= v.length) {
+				break;
+			}
+			let j = i;
+			while (j < v.length && !space(v[j])) {
+				j++;
+			}
+			let u = v.slice(i, j);
+			i = j;
+			if (/,$/.test(u)) {
+				u = u.replace(/,+$/, '');
+			} else {
+				let depth = 0;
+				while (i < v.length && (depth > 0 || v[i] !== ',')) {
+					depth += v[i] === '(' ? 1 : v[i] === ')' && depth > 0 ? -1 : 0;
+					i++;
+				}
+			}
+			out.push(u);
+		}
+		return out;
+	}
+
+	function restorable(el) {
+		const names = el.tagName === 'SCRIPT' ? ['src'] : RENAMED;
+		return names.every((n) => {
+			const v = el.getAttribute(P + n);
+			if (v === null) {
+				return true;
+			}
+			const image = imageAttr(el, n);
+			return n === 'srcset' || n === 'imagesrcset' ?
+				srcsetURLs(v).every((u) => safeURL(u, image)) : safeURL(v, image);
+		});
+	}
+
 	// inert reports whether el was neutralised and waits to be restored.
 	function inert(el) {
 		if (el.tagName === 'SCRIPT') {
@@ -176,6 +245,9 @@
 				continue;
 			}
 			done.add(el);
+			if (!restorable(el)) {
+				continue;
+			}
 			if (el.tagName !== 'SCRIPT') {
 				restoreElement(el);
 				continue;
