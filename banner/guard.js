@@ -486,11 +486,8 @@
 
 	// check holds what el (already built) would load.
 	function check(el) {
-		if (!isHTML(el)) {
-			return;
-		}
 		const names = urlAttrs(el);
-		if (!names) {
+		if (!names || !isHTML(el)) {
 			return;
 		}
 		for (const n of names) {
@@ -932,7 +929,7 @@
 			// runs, many of them hold others reported in the same batch.
 			// Each subtree is searched once, from its topmost added node,
 			// so the work stays proportional to what was added.
-			const added = new Set();
+			const parents = new Set();
 			for (const r of records) {
 				try {
 					if (r.type === 'attributes') {
@@ -942,20 +939,26 @@
 						}
 						continue;
 					}
-					for (let i = 0; i < r.addedNodes.length; i++) {
-						if (r.addedNodes[i].nodeType === 1) {
-							added.add(r.addedNodes[i]);
+					const nodes = r.addedNodes;
+					for (let i = 0; i < nodes.length; i++) {
+						const node = nodes[i];
+						if (node.nodeType !== 1) {
+							continue;
+						}
+						check(node);
+						if (node.firstElementChild) {
+							parents.add(node);
 						}
 					}
 				} catch (e) {
 					// next
 				}
 			}
-			for (const node of added) {
+			for (const node of parents) {
 				try {
 					let top = true;
 					for (let p = node.parentNode; p; p = p.parentNode) {
-						if (added.has(p)) {
+						if (parents.has(p)) {
 							top = false;
 							break;
 						}
