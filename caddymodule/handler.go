@@ -236,6 +236,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.metrics = newMetrics(ctx.GetMetricsRegistry())
 	h.warnings = newRateLimitedWarnings(time.Hour, 1000)
+	if err := checkPlacement(ctx); err != nil {
+		return err
+	}
 	if h.Prefix == "" {
 		h.Prefix = DefaultPrefix
 	}
