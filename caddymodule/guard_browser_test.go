@@ -246,6 +246,9 @@ func newGuardRig(t *testing.T) *guardRig {
 		case "/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = fmt.Fprint(w, guardPage)
+		case "/base/":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = fmt.Fprint(w, strings.Replace(guardPage, "<head>", `<head><base href="https://cdn.elsewhere.example/assets/">`, 1))
 		case "/csp-nonce":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+guardNonce+"' 'strict-dynamic'; style-src 'nonce-"+guardNonce+"'; base-uri 'none'")
@@ -575,4 +578,26 @@ func TestGuardUnderStrictCSP(t *testing.T) {
 			r.trackers.take()
 		})
 	}
+}
+
+// TestBannerAssetsIgnoreBase: a page's <base href> pointing elsewhere moves
+// neither the banner's assets nor its endpoint (issue 13, item 11).
+func TestBannerAssetsIgnoreBase(t *testing.T) {
+	r := newGuardRig(t)
+	tb := browsertest.NewTab(t, r.browser)
+	tb.Open(r.base + "/base/")
+	if got := evalString(tb, `getComputedStyle(document.querySelector('#consentgate .cg-banner')).position`); got != "fixed" {
+		t.Errorf("the banner's stylesheet did not apply: position %q", got)
+	}
+	for _, u := range tb.Requests() {
+		if strings.Contains(u, "cdn.elsewhere.example") && strings.Contains(u, "/.well-known/consent/") {
+			t.Errorf("a banner asset was asked of the base's host: %s", u)
+		}
+	}
+	tb.Do(chromedp.Click(chromedp.CSS(gwAcceptAll)))
+	tb.WaitFor("the pixel", `(window.__ran || []).indexOf('fbevents') >= 0`)
+	if got := evalString(tb, `document.querySelector('#consentgate').getAttribute('data-cg-decided')`); got != "true" {
+		t.Errorf("the decision did not reach the endpoint: data-cg-decided=%q", got)
+	}
+	r.trackers.take()
 }
