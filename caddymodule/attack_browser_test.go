@@ -73,6 +73,14 @@ var attackPages = []attackPage{
 	page4("srcdoc", `<iframe srcdoc="<script src=&quot;https://www.googletagmanager.com/gtag/js?id=G-1&quot;></script>"></iframe>`),
 	page4("data: script", `<script src="data:text/javascript,window.fbq=function(){};fbq('init','1')"></script>`),
 	page4("base on a tracker host", `<base href="https://www.facebook.com/"><img src="tr?id=1">`),
+	// Class 5: URLs read as the WHATWG URL parser reads them.
+	page4("fullwidth host", `<script src="https://ｗｗｗ．ｇｏｏｇｌｅｔａｇｍａｎａｇｅｒ．ｃｏｍ/gtag/js?id=G-1"></script>`),
+	page4("ideographic full stops", `<script src="https://www。googletagmanager。com/gtag/js?id=G-1"></script>`),
+	page4("percent-encoded host", `<script src="https://www.%67oogletagmanager.com/gtag/js?id=G-1"></script>`),
+	page4("tab and newline in the URL", "<script src=\"ht\ttps://www.google\ntagmanager.com/gtag/js?id=G-1\"></script>"),
+	page4("backslashes", `<script src="https:\\www.googletagmanager.com\gtag/js?id=G-1"></script>`),
+	page4("http:host on an http page", `<script src="https:www.googletagmanager.com/gtag/js?id=G-1"></script>`),
+	page4("soft hyphen in the host", `<script src="https://www.google&shy;tagmanager.com/gtag/js?id=G-1"></script>`),
 	page4("meta refresh", `<meta http-equiv="refresh" content="0;url=https://www.facebook.com/tr?id=1">`),
 }
 

@@ -463,7 +463,7 @@ func (w *responseWriter) filterLinks() {
 	var kept []string
 	changed := false
 	for _, l := range links {
-		out, ch := rewrite.FilterLinkHeader(l, w.h.ruleset, w.v.accepted, w.v.observer.Observe)
+		out, ch := rewrite.FilterLinkHeader(l, w.r.Host, w.h.ruleset, w.v.accepted, w.v.observer.Observe)
 		changed = changed || ch
 		if out != "" {
 			kept = append(kept, out)

@@ -365,9 +365,16 @@ func (r *Rewriter) markedDecision(b []byte, t *tag) (decision, bool) {
 // classifyURL applies the URL rules, and the unknown-script policy to
 // scripts.
 func (r *Rewriter) classifyURL(u []byte, el Element) decision {
-	host, pathq := rules.SplitURL(u, r.hostBuf[:0])
-	if v := r.cfg.Rules.MatchURL(host, pathq); v != nil {
+	if v := r.matchURL(u); v != nil {
 		return decision{cats: rules.SetOf(v.Category), vendor: v}
+	}
+	var host []byte
+	if el == ScriptSrc && !isDataURL(u) {
+		r.resolver().ForEachTarget(u, func(h, _ []byte) bool {
+			host = append(r.hostBuf[:0], h...)
+			r.hostBuf = host
+			return false
+		})
 	}
 	if el == ScriptSrc && len(host) > 0 && r.isThirdParty(host) {
 		r.observe(Event{Action: UnknownThirdParty, Element: el, Category: rules.Unclassified, Host: string(host)})
@@ -590,11 +597,11 @@ func (r *Rewriter) classifyAttr(b []byte, t *tag, name string, el Element) decis
 		val, _ := attrValue(b, t, name, &r.valA)
 		if name == "srcset" || name == "imagesrcset" {
 			forEachSrcsetURL(val, func(u []byte) bool {
-				v = r.cfg.Rules.MatchURL(rules.SplitURL(u, r.hostBuf[:0]))
+				v = r.matchURL(u)
 				return v == nil
 			})
 		} else {
-			v = r.cfg.Rules.MatchURL(rules.SplitURL(val, r.hostBuf[:0]))
+			v = r.matchURL(val)
 		}
 		r.urls.put(raw, v)
 	}
@@ -670,8 +677,7 @@ func (r *Rewriter) linkElement(b []byte, t *tag) {
 				d = r.classifyAttr(b, t, "imagesrcset", Link)
 			}
 		case hint:
-			host, _ := rules.SplitURL(href, r.hostBuf[:0])
-			if v, cats := r.cfg.Rules.MatchHost(host); v != nil {
+			if v, cats := r.matchHost(href); v != nil {
 				if cats&r.page.Accepted != 0 {
 					return // one of the vendors it serves is accepted
 				}

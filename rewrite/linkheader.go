@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/weburl"
 )
 
 // FilterLinkHeader removes from a Link header value (RFC 8288) the links that
@@ -12,8 +13,10 @@ import (
 // prerender. It returns the value to keep ("" when nothing is left), whether
 // it changed, and calls observe for each link removed. A malformed value is
 // kept up to where it stops parsing, and the unparsable rest is dropped,
-// since it cannot be checked.
-func FilterLinkHeader(value string, rs *rules.Ruleset, accepted rules.Set, observe func(Event)) (string, bool) {
+// since it cannot be checked. URIs are read as the browser reads them
+// (weburl), relative ones against pageHost, the response's host.
+func FilterLinkHeader(value, pageHost string, rs *rules.Ruleset, accepted rules.Set, observe func(Event)) (string, bool) {
+	page := weburl.NewPage(pageHost)
 	accepted = accepted.With(rules.Necessary)
 	var kept []string
 	changed := false
@@ -28,7 +31,7 @@ func FilterLinkHeader(value string, rs *rules.Ruleset, accepted rules.Set, obser
 			break
 		}
 		rest = next
-		if v, cat, blocked := linkBlocked(link, rs, accepted); blocked {
+		if v, cat, blocked := linkBlocked(link, page, rs, accepted); blocked {
 			changed = true
 			if observe != nil {
 				observe(Event{Action: Neutralised, Element: Link, Vendor: v, Category: cat})
@@ -73,7 +76,7 @@ func cutLinkValue(s string) (link, rest string, ok bool) {
 
 // linkBlocked reports whether a link-value is a hint or fetch towards a
 // tracker the visitor did not accept.
-func linkBlocked(link string, rs *rules.Ruleset, accepted rules.Set) (*rules.Vendor, rules.Category, bool) {
+func linkBlocked(link string, page *weburl.Page, rs *rules.Ruleset, accepted rules.Set) (*rules.Vendor, rules.Category, bool) {
 	end := strings.IndexByte(link, '>')
 	uri := link[1:end]
 	hint, fetch := false, false
@@ -91,16 +94,22 @@ func linkBlocked(link string, rs *rules.Ruleset, accepted rules.Set) (*rules.Ven
 			}
 		}
 	}
-	host, pathq := rules.SplitURL([]byte(uri), nil)
-	switch {
-	case fetch:
-		if v := rs.MatchURL(host, pathq); v != nil && !accepted.Has(v.Category) {
-			return v, v.Category, true
+	var found *rules.Vendor
+	page.ForEachTarget([]byte(uri), func(host, pathq []byte) bool {
+		switch {
+		case fetch:
+			if v := rs.MatchURL(host, pathq); v != nil && !accepted.Has(v.Category) {
+				found = v
+			}
+		case hint:
+			if v, cats := rs.MatchHost(host); v != nil && cats&accepted == 0 {
+				found = v
+			}
 		}
-	case hint:
-		if v, cats := rs.MatchHost(host); v != nil && cats&accepted == 0 {
-			return v, v.Category, true
-		}
+		return found == nil
+	})
+	if found != nil {
+		return found, found.Category, true
 	}
 	return nil, 0, false
 }

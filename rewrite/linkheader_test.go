@@ -37,7 +37,7 @@ func TestFilterLinkHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, changed := FilterLinkHeader(tt.in, testRules, tt.accepted, nil)
+			got, changed := FilterLinkHeader(tt.in, "www.example.com", testRules, tt.accepted, nil)
 			if got != tt.want || changed != tt.changed {
 				t.Errorf("got %q (changed %v), want %q (changed %v)", got, changed, tt.want, tt.changed)
 			}
@@ -49,9 +49,9 @@ func FuzzFilterLinkHeader(f *testing.F) {
 	f.Add(`<https://www.googletagmanager.com>; rel=preconnect, </s.css>; rel=preload; as=style`)
 	f.Add(`<a>;rel="pre\"connect", <b`)
 	f.Fuzz(func(t *testing.T, in string) {
-		out, _ := FilterLinkHeader(in, testRules, rules.OnlyNecessary, nil)
+		out, _ := FilterLinkHeader(in, "www.example.com", testRules, rules.OnlyNecessary, nil)
 		// Whatever is kept must itself pass unchanged: nothing blocked is left.
-		again, changed := FilterLinkHeader(out, testRules, rules.OnlyNecessary, nil)
+		again, changed := FilterLinkHeader(out, "www.example.com", testRules, rules.OnlyNecessary, nil)
 		if changed && out != "" {
 			t.Fatalf("filtering twice changed %q to %q", out, again)
 		}

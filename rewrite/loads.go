@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/weburl"
 )
 
 // This file holds every attribute through which an element makes the
@@ -97,25 +98,30 @@ func defaultRenames(el Element, script bool) attrSet {
 	return 0
 }
 
+var (
+	srcAndSrcset = []loadAttr{{aSrc, vURL}, {aSrcset, vSrcset}}
+	srcAndPoster = []loadAttr{{aSrc, vURL}, {aPoster, vURL}}
+	srcOnly      = []loadAttr{{aSrc, vURL}}
+	dataOnly     = []loadAttr{{aData, vURL}}
+	background   = []loadAttr{{aBackground, vURL}}
+	pingOnly     = []loadAttr{{aPing, vPing}}
+)
+
 // loadAttrsOf lists what loads in an element of kind.
 func loadAttrsOf(kind tagKind) []loadAttr {
 	switch kind {
-	case kImg:
-		return []loadAttr{{aSrc, vURL}, {aSrcset, vSrcset}}
-	case kSource:
-		return []loadAttr{{aSrc, vURL}, {aSrcset, vSrcset}}
+	case kImg, kSource:
+		return srcAndSrcset
 	case kVideo:
-		return []loadAttr{{aSrc, vURL}, {aPoster, vURL}}
-	case kAudio, kTrack:
-		return []loadAttr{{aSrc, vURL}}
-	case kFrame, kInput, kIFrame, kEmbed:
-		return []loadAttr{{aSrc, vURL}}
+		return srcAndPoster
+	case kAudio, kTrack, kFrame, kInput, kIFrame, kEmbed:
+		return srcOnly
 	case kObject:
-		return []loadAttr{{aData, vURL}}
+		return dataOnly
 	case kBackground, kBody:
-		return []loadAttr{{aBackground, vURL}}
+		return background
 	case kPing:
-		return []loadAttr{{aPing, vPing}}
+		return pingOnly
 	}
 	return nil
 }
@@ -257,7 +263,9 @@ func (r *Rewriter) attrDecision(b []byte, t *tag, a loadAttr) decision {
 			}
 		}
 	case vCSS:
-		forEachCSSURL(val, match)
+		if bytes.IndexAny(val, "(\"'") >= 0 { // else no URL can be in it
+			forEachCSSURL(val, match)
+		}
 	case vRefresh:
 		if u, ok := refreshURL(val); ok {
 			match(u)
@@ -278,12 +286,38 @@ func bitIndex(a attrSet) int {
 	return 0
 }
 
-// matchURL is the vendor whose rules match u, or nil.
+// matchURL is the vendor whose rules match u, read as the browser reads
+// it (weburl), or nil.
 func (r *Rewriter) matchURL(u []byte) *rules.Vendor {
 	if isDataURL(u) {
 		return nil
 	}
-	return r.cfg.Rules.MatchURL(rules.SplitURL(u, r.hostBuf[:0]))
+	var v *rules.Vendor
+	r.resolver().ForEachTarget(u, func(host, pathq []byte) bool {
+		v = r.cfg.Rules.MatchURL(host, pathq)
+		return v == nil
+	})
+	return v
+}
+
+// matchHost is MatchHost on the host u leads to: the vendor of the first
+// host with rules, and the categories of every vendor on it.
+func (r *Rewriter) matchHost(u []byte) (*rules.Vendor, rules.Set) {
+	var v *rules.Vendor
+	var cats rules.Set
+	r.resolver().ForEachTarget(u, func(host, _ []byte) bool {
+		v, cats = r.cfg.Rules.MatchHost(host)
+		return v == nil
+	})
+	return v, cats
+}
+
+// resolver reads the page's URLs; made once per response.
+func (r *Rewriter) resolver() *weburl.Page {
+	if r.web == nil || r.webHost != r.page.Host {
+		r.web, r.webHost = weburl.NewPage(r.page.Host), r.page.Host
+	}
+	return r.web
 }
 
 // metaElement handles <meta http-equiv=refresh content="0;url=...">, which
@@ -319,8 +353,7 @@ func (r *Rewriter) baseElement(b []byte, t *tag) {
 	r.baseSeen = true // only the first <base href> counts
 	d, marked := r.markedDecision(b, t)
 	if !marked {
-		host, _ := rules.SplitURL(href, r.hostBuf[:0])
-		if v, cats := r.cfg.Rules.MatchHost(host); v != nil {
+		if v, cats := r.matchHost(href); v != nil {
 			if cats&r.page.Accepted != 0 {
 				return
 			}
@@ -399,13 +432,13 @@ func forEachCSSURL(css []byte, f func([]byte) bool) {
 			i += k + 4
 		case c == '"' || c == '\'':
 			buf, i = cssString(css, i, buf[:0])
-			if !f(buf) {
+			if mayBeURL(buf) && !f(buf) {
 				return
 			}
 		case isCSSNameStart(c) || c == '\\' && i+1 < len(css) && css[i+1] != '\n':
-			var name []byte
-			name, i = cssIdent(css, i, nil)
-			if i < len(css) && css[i] == '(' && equalFold(name, "url") {
+			var isURL bool
+			isURL, i = cssIdentIsURL(css, i)
+			if i < len(css) && css[i] == '(' && isURL {
 				i++
 				for i < len(css) && isCSSSpace(css[i]) {
 					i++
@@ -422,6 +455,18 @@ func forEachCSSURL(css []byte, f func([]byte) bool) {
 			i++
 		}
 	}
+}
+
+// mayBeURL reports whether a CSS string could name another host: a font
+// family or a content string ("Open Sans") cannot, and is not worth the
+// URL parser's time.
+func mayBeURL(s []byte) bool {
+	for _, c := range s {
+		if c == '.' || c == '/' || c == ':' || c == '\\' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 func isCSSSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
@@ -464,6 +509,40 @@ func cssEscape(css []byte, i int, dst []byte) ([]byte, int) {
 		r = 0xFFFD
 	}
 	return appendRune(dst, r), i
+}
+
+// cssIdentIsURL consumes the identifier at css[i] and reports whether it
+// is "url" (ASCII case-insensitive, escapes decoded), without allocating.
+func cssIdentIsURL(css []byte, i int) (bool, int) {
+	var buf [4]byte
+	n := 0 // identifier code points so far; only the first 4 are kept
+	match := true
+	for i < len(css) {
+		c := css[i]
+		var r rune
+		switch {
+		case c == '\\' && i+1 < len(css) && css[i+1] != '\n':
+			var one [8]byte
+			var dec []byte
+			dec, i = cssEscape(css, i, one[:0])
+			r = rune(dec[0])
+			if len(dec) > 1 {
+				r = 0x80 // not ASCII: no "url"
+			}
+		case isCSSName(c):
+			r = rune(c)
+			i++
+		default:
+			return match && n == 3 && string(buf[:3]) == "url", i
+		}
+		if n < len(buf) && r < 0x80 {
+			buf[n] = lower(byte(r))
+		} else {
+			match = false
+		}
+		n++
+	}
+	return match && n == 3 && string(buf[:3]) == "url", i
 }
 
 func cssIdent(css []byte, i int, dst []byte) ([]byte, int) {
@@ -533,6 +612,13 @@ func isDataURL(u []byte) bool {
 // (after the C0 controls and spaces a URL parser strips, tabs and
 // newlines removed), percent-decoded.
 func schemeBody(u []byte, scheme string) ([]byte, bool) {
+	k := 0
+	for k < len(u) && u[k] <= ' ' {
+		k++
+	}
+	if k == len(u) || lower(u[k]) != scheme[0] {
+		return nil, false // cheap: most URLs are not of this scheme
+	}
 	u = bytes.Trim(u, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
 	var clean []byte
 	for _, c := range u {

@@ -139,7 +139,8 @@ func TestForEachCSSURL(t *testing.T) {
 		{`a{b:url(d\29 .png)}`, "d).png"},
 		{`/* url(no.png) */ a{}`, ""},
 		{`a{b:"str\
-ing"}`, "string"},
+ing.png"}`, "string.png"},
+		{`a{font-family:"Open Sans"}`, ""},
 		{`a{b:ur/**/l(no.png)}`, ""},
 	} {
 		var got []string

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/weburl"
 	"golang.org/x/net/html"
 )
 
@@ -46,9 +47,26 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 	var live []string
 	accepted = accepted.With(rules.Necessary)
 	blocked := func(v *rules.Vendor) bool { return v != nil && !accepted.Has(v.Category) }
+	page := weburl.NewPage("www.example.com")
 	matchURL := func(u string) *rules.Vendor {
-		host, pathq := rules.SplitURL([]byte(u), nil)
-		return rs.MatchURL(host, pathq)
+		if isDataURL([]byte(u)) {
+			return nil
+		}
+		var v *rules.Vendor
+		page.ForEachTarget([]byte(u), func(host, pathq []byte) bool {
+			v = rs.MatchURL(host, pathq)
+			return v == nil
+		})
+		return v
+	}
+	matchHost := func(u string) (*rules.Vendor, rules.Set) {
+		var v *rules.Vendor
+		var cats rules.Set
+		page.ForEachTarget([]byte(u), func(host, _ []byte) bool {
+			v, cats = rs.MatchHost(host)
+			return v == nil
+		})
+		return v, cats
 	}
 	var checkMarkup func(doc []byte, inNoscript bool)
 	checkMarkup = func(doc []byte, inNoscript bool) {
@@ -165,8 +183,7 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 					style = &o
 				case "base":
 					if href, ok := o.attr("href"); ok {
-						host, _ := rules.SplitURL([]byte(href), nil)
-						if v, cats := rs.MatchHost(host); v != nil && cats&accepted == 0 {
+						if v, cats := matchHost(href); v != nil && cats&accepted == 0 {
 							live = append(live, "base "+href)
 						}
 					}
@@ -250,8 +267,7 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 								live = append(live, "link "+href)
 							}
 						case "preconnect", "dns-prefetch":
-							host, _ := rules.SplitURL([]byte(href), nil)
-							if v, cats := rs.MatchHost(host); v != nil && cats&accepted == 0 {
+							if v, cats := matchHost(href); v != nil && cats&accepted == 0 {
 								live = append(live, "link "+rel+" "+href)
 							}
 						}

@@ -20,6 +20,7 @@ import (
 	"io"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/weburl"
 )
 
 // Config is what every response rewritten by one handler shares. It must not
@@ -143,6 +144,8 @@ type Rewriter struct {
 	depth            int       // nesting of srcdoc, data: and javascript: documents
 	nestedOut        []byte    // a nested document as rewritten
 	holdKind         holdKind  // what the held element is
+	web              *weburl.Page
+	webHost          string
 	pageSite         string    // registrable domain of page.Host, computed lazily
 }
 
@@ -164,7 +167,7 @@ const maxKeptBuffer = 64 << 10
 
 // Reset prepares r for a new response, reusing its buffers.
 func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
-	carry, out, edit, attrs, urls := r.carry[:0], r.out[:0], r.edit[:0], r.t.attrs[:0], r.urls
+	carry, out, edit, attrs, urls, web, webHost := r.carry[:0], r.out[:0], r.edit[:0], r.t.attrs[:0], r.urls, r.web, r.webHost
 	if cap(carry) > maxKeptBuffer {
 		carry = nil
 	}
@@ -174,7 +177,7 @@ func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 	if out == nil {
 		out = make([]byte, 0, outBufferSize)
 	}
-	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit, urls: urls}
+	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit, urls: urls, web: web, webHost: webHost}
 	r.t.attrs = attrs
 	if r.urls == nil {
 		r.urls = new(urlCache)
