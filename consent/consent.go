@@ -1,18 +1,21 @@
 // Package consent holds a visitor's consent decision and the signed cookie
 // that carries it between requests.
 //
-// A Decision records a random consent ID, the accepted categories, when the
-// decision was taken and under which policy version. The cookie carries it
-// compactly and signed with HMAC-SHA256:
+// A Decision records a random consent ID, the accepted categories, the
+// services (vendors) accepted one by one, when the decision was taken and
+// under which policy version. The cookie carries it compactly and signed
+// with HMAC-SHA256:
 //
-//	1.<key id>.<payload>.<mac>
+//	2.<key id>.<payload>.<mac>
 //
 // where payload is base64url (no padding) of
 //
-//	16 bytes consent ID | 1 byte category set | 8 bytes Unix seconds (big endian) | policy version (UTF-8)
+//	16 bytes consent ID | 1 byte category set | 8 bytes Unix seconds (big endian) |
+//	1 byte policy version length | policy version (UTF-8) | service IDs joined by ","
 //
-// and mac is the first 16 bytes of HMAC-SHA256 over "1.<key id>.<payload>",
-// base64url. The key ID names the subkey that signed, so a new secret can
+// and mac is the first 16 bytes of HMAC-SHA256 over "2.<key id>.<payload>",
+// base64url. Version 1 cookies ("1.", the same payload up to the policy
+// version, which runs to the end, and no services) are still read. The key ID names the subkey that signed, so a new secret can
 // be introduced while cookies signed with the previous one stay valid until
 // they expire. Subkeys are derived from the root secret with HKDF-SHA256,
 // one per use, so the cookie key is never the key of anything else.
@@ -31,6 +34,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -45,6 +49,10 @@ type Decision struct {
 	ID string
 	// Accepted holds the accepted categories; necessary is always in it.
 	Accepted rules.Set
+	// Services holds the services (vendor IDs) accepted one by one, sorted
+	// and without duplicates: an element is allowed when its vendor is
+	// here or its whole category is in Accepted.
+	Services []string
 	// Time is when the decision was taken.
 	Time time.Time
 	// PolicyVersion is the policy version the decision was given under.
@@ -70,13 +78,62 @@ var (
 )
 
 const (
-	cookieVersion = "1"
-	idLen         = 16
+	cookieVersion   = "2"
+	cookieVersionV1 = "1"
+	idLen           = 16
 	payloadFixed  = idLen + 1 + 8
 	macLen        = 16
 	// MaxPolicyVersionLen bounds the policy version carried in the cookie.
 	MaxPolicyVersionLen = 64
+	// MaxServices bounds the services accepted one by one, and
+	// MaxServiceIDLen a service ID, so the cookie stays far below the
+	// browsers' 4096 byte limit.
+	MaxServices     = 32
+	MaxServiceIDLen = 48
+	// maxCookieLen bounds a cookie value Decode reads.
+	maxCookieLen = 3072
 )
+
+// ValidServiceID reports whether s can name a service in a decision: the
+// rules' vendor IDs, lower case letters, digits, '-', '.' and '_'.
+func ValidServiceID(s string) bool {
+	if s == "" || len(s) > MaxServiceIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// NormalizeServices returns ids sorted without duplicates, or an error
+// naming the first invalid one or saying there are too many.
+func NormalizeServices(ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	for _, id := range out {
+		if !ValidServiceID(id) {
+			return nil, fmt.Errorf("service ID %q: use lower case letters, digits, '-', '.' and '_', at most %d bytes", id, MaxServiceIDLen)
+		}
+	}
+	if len(out) > MaxServices {
+		return nil, fmt.Errorf("%d services accepted one by one; at most %d", len(out), MaxServices)
+	}
+	return out, nil
+}
+
+// HasService reports whether d accepts the service id one by one.
+func (d Decision) HasService(id string) bool {
+	_, ok := slices.BinarySearch(d.Services, id)
+	return ok
+}
 
 // isBase64URL reports whether s holds only the base64url alphabet: Go's
 // decoder skips line breaks, which would give one cookie many spellings.
@@ -178,11 +235,17 @@ func (c *Codec) Encode(d Decision) (string, error) {
 	if len(d.PolicyVersion) > MaxPolicyVersionLen || !utf8.ValidString(d.PolicyVersion) {
 		return "", fmt.Errorf("policy version must be valid UTF-8 of at most %d bytes", MaxPolicyVersionLen)
 	}
-	p := make([]byte, payloadFixed, payloadFixed+len(d.PolicyVersion))
+	services, err := NormalizeServices(d.Services)
+	if err != nil {
+		return "", err
+	}
+	p := make([]byte, payloadFixed, payloadFixed+1+len(d.PolicyVersion)+len(services)*16)
 	copy(p, id)
 	p[idLen] = byte(d.Accepted.With(rules.Necessary) & rules.AllSet)
 	binary.BigEndian.PutUint64(p[idLen+1:], uint64(d.Time.Unix()))
+	p = append(p, byte(len(d.PolicyVersion)))
 	p = append(p, d.PolicyVersion...)
+	p = append(p, strings.Join(services, ",")...)
 	key := c.Keys.cookie[0]
 	signed := cookieVersion + "." + key.ID + "." + base64.RawURLEncoding.EncodeToString(p)
 	return signed + "." + base64.RawURLEncoding.EncodeToString(mac(key, signed)), nil
@@ -199,11 +262,11 @@ func mac(k Key, signed string) []byte {
 // the policy changed.
 func (c *Codec) Decode(value string) (Decision, error) {
 	var d Decision
-	if len(value) > 512 {
+	if len(value) > maxCookieLen {
 		return d, ErrMalformed
 	}
 	parts := strings.Split(value, ".")
-	if len(parts) != 4 || parts[0] != cookieVersion || !isBase64URL(parts[1]) || !isBase64URL(parts[2]) || !isBase64URL(parts[3]) {
+	if len(parts) != 4 || parts[0] != cookieVersion && parts[0] != cookieVersionV1 || !isBase64URL(parts[1]) || !isBase64URL(parts[2]) || !isBase64URL(parts[3]) {
 		return d, ErrMalformed
 	}
 	var key *Key
@@ -237,7 +300,22 @@ func (c *Codec) Decode(value string) (Decision, error) {
 		return Decision{}, ErrMalformed
 	}
 	d.Time = time.Unix(int64(secs), 0).UTC()
-	d.PolicyVersion = string(p[payloadFixed:])
+	rest := p[payloadFixed:]
+	if parts[0] == cookieVersionV1 {
+		d.PolicyVersion = string(rest)
+	} else {
+		if len(rest) < 1 || int(rest[0]) > len(rest)-1 || int(rest[0]) > MaxPolicyVersionLen {
+			return Decision{}, ErrMalformed
+		}
+		d.PolicyVersion = string(rest[1 : 1+int(rest[0])])
+		if s := string(rest[1+int(rest[0]):]); s != "" {
+			services, err := NormalizeServices(strings.Split(s, ","))
+			if err != nil || strings.Join(services, ",") != s {
+				return Decision{}, ErrMalformed
+			}
+			d.Services = services
+		}
+	}
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now

@@ -90,7 +90,7 @@ func TestCookieThatIsNotConsent(t *testing.T) {
 	}{
 		{"empty", "", ErrMalformed},
 		{"garbage", "not a cookie", ErrMalformed},
-		{"another format version", "2" + good[1:], ErrMalformed},
+		{"another format version", "3" + good[1:], ErrMalformed},
 		{"too many parts", good + ".x", ErrMalformed},
 		{"payload tampered", parts[0] + "." + parts[1] + "." + flip(parts[2], 3) + "." + parts[3], ErrBadSignature},
 		{"categories tampered", strings.Replace(good, parts[2], flip(parts[2], 22), 1), ErrBadSignature},
