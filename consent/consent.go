@@ -81,8 +81,8 @@ const (
 	cookieVersion   = "2"
 	cookieVersionV1 = "1"
 	idLen           = 16
-	payloadFixed  = idLen + 1 + 8
-	macLen        = 16
+	payloadFixed    = idLen + 1 + 8
+	macLen          = 16
 	// MaxPolicyVersionLen bounds the policy version carried in the cookie.
 	MaxPolicyVersionLen = 64
 	// MaxServices bounds the services accepted one by one, and
