@@ -146,7 +146,7 @@ type Rewriter struct {
 	holdKind         holdKind  // what the held element is
 	web              *weburl.Page
 	webHost          string
-	pageSite         string    // registrable domain of page.Host, computed lazily
+	pageSite         string // registrable domain of page.Host, computed lazily
 }
 
 // New returns a Rewriter writing to w.
