@@ -81,8 +81,17 @@ var attackPages = []attackPage{
 	page4("backslashes", `<script src="https:\\www.googletagmanager.com\gtag/js?id=G-1"></script>`),
 	page4("http:host on an http page", `<script src="https:www.googletagmanager.com/gtag/js?id=G-1"></script>`),
 	page4("soft hyphen in the host", `<script src="https://www.google&shy;tagmanager.com/gtag/js?id=G-1"></script>`),
+	// Class 6: scripts a performance plugin delays, started by a loader
+	// like the plugin's (these stand-ins are first-party and run).
+	page4("WP Rocket delayed script", `<script type="rocketlazyloadscript" data-rocket-src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`+delayLoader),
+	page4("LiteSpeed delayed script", `<script type="litespeed/javascript" data-src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`+delayLoader),
+	page4("Rocket Loader script", `<script type="8f3a2c1b7d8e9f0a1b2c3d4e-text/javascript" src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`+delayLoader),
 	page4("meta refresh", `<meta http-equiv="refresh" content="0;url=https://www.facebook.com/tr?id=1">`),
 }
+
+// delayLoader starts delayed scripts as the plugins' loaders do: a new
+// script element with the kept URL, for each marker it knows.
+const delayLoader = `<script src="/delay-loader.js"></script>`
 
 func page4(name, body string) attackPage {
 	return attackPage{name, []string{"Content-Type: text/html; charset=utf-8"}, []string{"<!DOCTYPE html>" + body}}
@@ -137,6 +146,12 @@ http://:%[1]d {
 		ran := browsertest.Eval[bool](tab, trackerLoaded)
 		return ran, trackers.take()
 	}
+	up.add("/delay-loader.js", rawCase{headers: []string{"Content-Type: text/javascript"}, chunks: []string{`
+document.querySelectorAll('script[type="rocketlazyloadscript"],script[type="litespeed/javascript"],script[type$="-text/javascript"]').forEach(function (o) {
+	var s = document.createElement('script');
+	s.src = o.getAttribute('data-rocket-src') || o.getAttribute('data-src') || o.getAttribute('src');
+	document.head.appendChild(s);
+});`}})
 	for i, p := range attackPages {
 		path := fmt.Sprintf("/attack/%d", i)
 		up.add(path, rawCase{headers: p.headers, chunks: p.chunks})

@@ -483,6 +483,12 @@ func (r *Rewriter) scriptStart(b []byte, t *tag) {
 	r.st, r.sst = stScript, ssData
 
 	d, marked := r.markedDecision(b, t)
+	if !r.allAccepted || r.cfg.ReportOnly {
+		if info, ok := delayedScript(b, t, typ, hasType); ok && !(marked && equalFold(bytes.TrimSpace(typ), InertType)) {
+			r.delayedStart(b, t, info, marked, d)
+			return
+		}
+	}
 	if !exec && !hasSrc && !marked && r.inspectable() && equalFold(bytes.TrimSpace(typ), "speculationrules") {
 		// Speculation rules prefetch and prerender URLs: held like an
 		// inline script, then read as JSON.
@@ -543,6 +549,10 @@ func (r *Rewriter) scanInline(b []byte, end int) {
 // stripped when its signatures say so. closed says end is the '<' of its
 // end tag.
 func (r *Rewriter) decideInline(b []byte, end int, closed bool) {
+	if r.holdKind == holdDelayed {
+		r.decideDelayedInline(b, end, closed)
+		return
+	}
 	if !lexTag(b, r.holdStart, &r.t, true) { // cannot fail: it lexed before
 		r.emitTo(b, end)
 		return

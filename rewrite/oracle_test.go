@@ -212,6 +212,32 @@ func liveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []string {
 						}
 					}
 				}
+				if o.name == "script" {
+					// A performance plugin's delayed script runs once its
+					// loader starts it: read it as the script it becomes.
+					typ, _ := o.attr("type")
+					lt := strings.ToLower(strings.TrimSpace(typ))
+					lazy, _ := o.attr("data-type")
+					delayedType := lt == "rocketlazyloadscript" || lt == "litespeed/javascript" || lt == "pmdelayedscript" ||
+						strings.HasSuffix(lt, "-text/javascript") && len(lt) > len("-text/javascript")+7
+					if delayedType || strings.EqualFold(strings.TrimSpace(lazy), "lazy") || lt == "text/plain" {
+						for _, a := range delayedSrcAttrs {
+							if u, ok := o.attr(a); ok {
+								if v := matchURL(u); blocked(v) {
+									live = append(live, "delayed script "+u)
+								}
+								break
+							}
+						}
+						if delayedType {
+							if u, ok := o.attr("src"); ok && blocked(matchURL(u)) {
+								live = append(live, "delayed script "+u)
+							}
+							script = &oracleTag{name: "script"} // its text runs too
+							continue
+						}
+					}
+				}
 				switch o.name {
 				case "script":
 					typ, hasType := o.attr("type")

@@ -95,6 +95,7 @@ type holdKind uint8
 const (
 	holdScript      holdKind = iota // an inline script: signatures decide
 	holdSpeculation                 // speculation rules: their URLs decide
+	holdDelayed                     // a script a performance plugin delays
 )
 
 // Rewriter rewrites one HTML response. Write the body to it, then call Close.
@@ -135,15 +136,16 @@ type Rewriter struct {
 	headEndDone   bool
 	bodyDone      bool
 
-	t                tag       // scratch for lexing
-	urls             *urlCache // classified attribute values
-	valA, valB, valC []byte    // scratch for decoded attribute values
-	edit             []byte    // scratch for an edited tag
-	hostBuf          []byte    // scratch for lower-casing hosts
-	baseSeen         bool      // the first <base href> was seen
-	depth            int       // nesting of srcdoc, data: and javascript: documents
-	nestedOut        []byte    // a nested document as rewritten
-	holdKind         holdKind  // what the held element is
+	t                tag         // scratch for lexing
+	urls             *urlCache   // classified attribute values
+	valA, valB, valC []byte      // scratch for decoded attribute values
+	edit             []byte      // scratch for an edited tag
+	hostBuf          []byte      // scratch for lower-casing hosts
+	baseSeen         bool        // the first <base href> was seen
+	depth            int         // nesting of srcdoc, data: and javascript: documents
+	nestedOut        []byte      // a nested document as rewritten
+	holdKind         holdKind    // what the held element is
+	delayed          delayedInfo // the delayed script being decided
 	web              *weburl.Page
 	webHost          string
 	pageSite         string // registrable domain of page.Host, computed lazily
