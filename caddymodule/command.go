@@ -550,6 +550,9 @@ func showRecord(r *prooflog.Record) map[string]any {
 		"seq": r.Seq, "time": r.Time.UTC().Format("2006-01-02T15:04:05.000Z"), "consent_id": r.ConsentID,
 		"method": r.Method, "categories": cats, "policy_version": r.PolicyVersion, "language": r.Language,
 		"texts_hash": r.TextsHash, "origin": r.Origin, "path": r.Path, "ip_masked": r.MaskedIP, "gpc": r.GPC,
+		// Schema version 3: services granted one by one, and an embed's
+		// vendor; empty in older records.
+		"services": append([]string{}, r.Services...), "vendor": r.Vendor,
 	}
 }
 

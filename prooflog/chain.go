@@ -16,9 +16,15 @@ import (
 //
 // Version 2 chains the checkpoints (each names the previous one, the file
 // it is in, the next file at rotation and the checkpoint policy) and adds
-// the "discontinuity" entry. Version 1 entries, written before, still
-// parse; Verify reports them as a legacy segment.
-const SchemaVersion = 2
+// the "discontinuity" entry. Version 3 adds the services granted one by
+// one and the embed method (with its vendor) to decisions. Entries of
+// versions 1 and 2, written before, still parse; Verify reports version 1
+// entries as a legacy segment.
+const SchemaVersion = 3
+
+// servicesSchemaVersion is the first version whose decisions carry
+// services, a vendor and the embed method.
+const servicesSchemaVersion = 3
 
 // LegacySchemaVersion is the oldest version readers still accept.
 const LegacySchemaVersion = 1
@@ -187,6 +193,9 @@ func (e *Entry) checkPayload() error {
 	case KindDecision:
 		if e.Decision == nil {
 			return errors.New("decision entry without a decision payload")
+		}
+		if d := e.Decision; e.V < servicesSchemaVersion && (d.Services != nil || d.Vendor != "" || d.Method == MethodEmbed) {
+			return fmt.Errorf("version %d decision with services, a vendor or method embed (version %d fields)", e.V, servicesSchemaVersion)
 		}
 		return e.Decision.validate(nil)
 	case KindTexts:

@@ -151,7 +151,7 @@ const (
 )
 
 var csvHeader = []string{"seq", "time", "consent_id", "method", "policy_version", "texts_hash",
-	"language", "origin", "path", "ip_masked", "ua_hash", "ua_key_id", "gpc"}
+	"language", "origin", "path", "ip_masked", "ua_hash", "ua_key_id", "gpc", "services", "vendor"}
 
 // Export writes the decisions matching f to w and returns how many.
 func Export(ctx context.Context, src Source, w io.Writer, format Format, f Filter) (int, error) {
@@ -191,7 +191,7 @@ func Export(ctx context.Context, src Source, w io.Writer, format Format, f Filte
 			n++
 			row := []string{strconv.FormatUint(r.Seq, 10), formatTime(r.Time), r.ConsentID, string(r.Method),
 				r.PolicyVersion, r.TextsHash, r.Language, r.Origin, r.Path, r.MaskedIP, r.UAHash, r.UAKeyID,
-				strconv.FormatBool(r.GPC)}
+				strconv.FormatBool(r.GPC), strings.Join(r.Services, " "), r.Vendor}
 			for _, c := range cats {
 				v := ""
 				for _, rc := range r.Categories {

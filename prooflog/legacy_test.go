@@ -68,7 +68,7 @@ func TestAVersion1LogVerifiesAsALegacySegmentAndTheWriterContinuesIt(t *testing.
 	src, _ := OpenDir(dir)
 	got := 0
 	_ = src.Scan(context.Background(), func(raw RawEntry) error {
-		if e, err := ParseEntry(raw.Line); err == nil && e.Kind == KindCheckpoint && e.V == 2 && e.Checkpoint.Reason == ReasonOpen {
+		if e, err := ParseEntry(raw.Line); err == nil && e.Kind == KindCheckpoint && e.V >= 2 && e.Checkpoint.Reason == ReasonOpen {
 			if e.Checkpoint.PrevCPSeq != 6 {
 				t.Errorf("the open checkpoint names checkpoint %d, want the version 1 one at seq 6", e.Checkpoint.PrevCPSeq)
 			}

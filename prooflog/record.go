@@ -25,12 +25,16 @@ const (
 	MethodForm       Method = "form"       // the no-JavaScript HTML form
 	MethodWithdrawal Method = "withdrawal" // an explicit withdrawal of earlier consent
 	MethodGPC        Method = "gpc"        // derived from the Global Privacy Control signal
+	// MethodEmbed is a blocked embed's placeholder: "Load content" for one
+	// service (Record.Vendor), for this page view or, with "Always allow",
+	// lasting. Schema version 3.
+	MethodEmbed Method = "embed"
 )
 
 // Valid reports whether m is one of the known methods.
 func (m Method) Valid() bool {
 	switch m {
-	case MethodAcceptAll, MethodRejectAll, MethodSettings, MethodForm, MethodWithdrawal, MethodGPC:
+	case MethodAcceptAll, MethodRejectAll, MethodSettings, MethodForm, MethodWithdrawal, MethodGPC, MethodEmbed:
 		return true
 	}
 	return false
@@ -42,6 +46,8 @@ const (
 	maxIDLen       = 128
 	maxFieldLen    = 2048
 	maxCategories  = 64
+	maxServices    = 64
+	maxServiceLen  = 64
 	maxTextsBytes  = 1 << 20
 	maxLineBytes   = 4 << 20
 	timeLayout     = "2006-01-02T15:04:05.000Z07:00"
@@ -197,6 +203,14 @@ type Record struct {
 	Time time.Time
 	// Categories lists every category offered and whether it was granted.
 	Categories Categories
+	// Services lists the services (vendor IDs) granted one by one, beyond
+	// the categories granted whole, sorted. Schema version 3.
+	Services []string
+	// Vendor is the service an embed decision (MethodEmbed) was about:
+	// the service whose "Load content" the visitor clicked. It is in
+	// Services when the grant is lasting ("Always allow"). Schema version
+	// 3; set exactly with MethodEmbed.
+	Vendor string
 	// Method is how the decision was given.
 	Method Method
 	// PolicyVersion is the version of the privacy policy shown.
@@ -232,6 +246,8 @@ type Decision struct {
 	ConsentID     string     `json:"consent_id"`
 	Method        Method     `json:"method"`
 	Categories    Categories `json:"categories"`
+	Services      []string   `json:"services,omitempty"`
+	Vendor        string     `json:"vendor,omitempty"`
 	PolicyVersion string     `json:"policy_version"`
 	TextsHash     string     `json:"texts_hash"`
 	Language      string     `json:"language"`
@@ -248,6 +264,8 @@ func (r *Record) decision() *Decision {
 		ConsentID:     r.ConsentID,
 		Method:        r.Method,
 		Categories:    r.Categories,
+		Services:      r.Services,
+		Vendor:        r.Vendor,
 		PolicyVersion: r.PolicyVersion,
 		TextsHash:     r.TextsHash,
 		Language:      r.Language,
@@ -269,6 +287,8 @@ func recordFromEntry(e *Entry) *Record {
 		ConsentID:     d.ConsentID,
 		Time:          e.time,
 		Categories:    d.Categories,
+		Services:      d.Services,
+		Vendor:        d.Vendor,
 		Method:        d.Method,
 		PolicyVersion: d.PolicyVersion,
 		TextsHash:     d.TextsHash,
@@ -319,6 +339,23 @@ func (d *Decision) validate(texts *Texts) error {
 		}
 		seen[c.Name] = true
 	}
+	if len(d.Services) > maxServices {
+		return fmt.Errorf("record: %d services, over %d", len(d.Services), maxServices)
+	}
+	for i, s := range d.Services {
+		if !validServiceID(s) {
+			return fmt.Errorf("record: invalid service %q", s)
+		}
+		if i > 0 && d.Services[i-1] >= s {
+			return fmt.Errorf("record: services are not sorted and unique at %q", s)
+		}
+	}
+	if (d.Method == MethodEmbed) != (d.Vendor != "") {
+		return errors.New("record: a vendor is named with method embed, and only there")
+	}
+	if d.Vendor != "" && !validServiceID(d.Vendor) {
+		return fmt.Errorf("record: invalid vendor %q", d.Vendor)
+	}
 	if !isHexHash(d.TextsHash) {
 		return fmt.Errorf("record: texts hash %q is not 64 lowercase hex digits", d.TextsHash)
 	}
@@ -348,6 +385,21 @@ func (d *Decision) validate(texts *Texts) error {
 		return errors.New("record: consent ID is not valid UTF-8")
 	}
 	return nil
+}
+
+// validServiceID reports whether s is a service (vendor) ID: lower case
+// letters, digits, '-', '.' and '_'.
+func validServiceID(s string) bool {
+	if s == "" || len(s) > maxServiceLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func isHexHash(s string) bool {

@@ -463,7 +463,7 @@ func (v *verifier) accept(e *Entry, raw RawEntry, pos Position, afterRegion bool
 		v.rep.Witnessed++
 		v.rep.LastWitnessed = &Head{Seq: e.Seq, Hash: cur.hash}
 	}
-	if e.V < SchemaVersion {
+	if e.V < 2 {
 		if v.rep.Legacy == nil {
 			v.rep.Legacy = &Segment{FirstSeq: e.Seq}
 		}
