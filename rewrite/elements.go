@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/consentgate/consentgate/rules"
@@ -416,6 +417,11 @@ func (r *Rewriter) blocked(d decision) (bool, rules.Category) {
 	missing := d.cats &^ r.page.Accepted
 	if missing == 0 {
 		return false, 0
+	}
+	if d.vendor != nil && len(r.page.Services) > 0 {
+		if _, ok := slices.BinarySearch(r.page.Services, d.vendor.ID); ok {
+			return false, 0
+		}
 	}
 	return true, missing.First()
 }

@@ -24,13 +24,14 @@ const (
 	CSS                         // a style attribute or <style> sheet: url(), image-set(), @import
 	Base                        // <base href> on a tracker's host
 	Speculation                 // <script type=speculationrules>
+	Oversize                    // a tag larger than the hold limit
 
 	// NumElements counts the element kinds.
 	NumElements
 )
 
 var elementNames = [NumElements]string{"script_src", "script_inline", "iframe", "img", "embed", "object", "link", "noscript",
-	"media", "frame", "input_image", "background", "ping", "refresh", "css", "base", "speculation"}
+	"media", "frame", "input_image", "background", "ping", "refresh", "css", "base", "speculation", "oversize"}
 
 // String returns the element kind as used in logs and metric labels.
 func (e Element) String() string {

@@ -57,6 +57,49 @@ type tag struct {
 	declaration bool
 	// style says an attribute is named style (whose CSS may load URLs).
 	style bool
+	// need is, when lexTag returned false, the byte whose arrival can
+	// complete the tag: the closing quote of a value, or else '>'.
+	need byte
+	// tooMany says lexTag stopped at maxAttrs recorded attributes.
+	tooMany bool
+}
+
+// maxAttrs bounds the attributes recorded for one tag, so that a tag of
+// 100,000 attributes costs bounded memory; such a tag is treated as one
+// too large to hold.
+const maxAttrs = 1024
+
+// interestingAttr reports whether the rewriter ever reads or renames an
+// attribute of this name; only those are recorded.
+func interestingAttr(name []byte) bool {
+	switch len(name) {
+	case 2:
+		return equalFold(name, "as")
+	case 3:
+		return equalFold(name, "src") || equalFold(name, "rel")
+	case 4:
+		return equalFold(name, "href") || equalFold(name, "data") || equalFold(name, "type") || equalFold(name, "ping")
+	case 5:
+		return equalFold(name, "style")
+	case 6:
+		return equalFold(name, "srcset") || equalFold(name, "poster") || equalFold(name, "srcdoc")
+	case 7:
+		return equalFold(name, "content")
+	case 10:
+		return equalFold(name, "background") || equalFold(name, "http-equiv")
+	case 11:
+		return equalFold(name, "imagesrcset")
+	}
+	if len(name) > len(AttrPrefix) && equalFold(name[:len(AttrPrefix)], AttrPrefix) {
+		return true
+	}
+	for _, n := range [...]string{"data-src", "data-lazy-src", "data-litespeed-src", "data-rocket-src", "data-rocket-type",
+		"data-pmdelayedscript", "data-perfmatters-type", "data-type"} {
+		if equalFold(name, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // Byte classes of the tag lexer.
@@ -81,7 +124,7 @@ var class = func() (t [256]uint8) {
 func lexTag(b []byte, i int, t *tag, collect bool) bool {
 	t.start = i
 	t.attrs = t.attrs[:0]
-	t.declaration, t.style = false, false
+	t.declaration, t.style, t.need, t.tooMany = false, false, '>', false
 	p := i + 1
 	if p >= len(b) {
 		return false
@@ -141,6 +184,7 @@ func lexTag(b []byte, i int, t *tag, collect bool) bool {
 			case '"', '\'':
 				k := bytes.IndexByte(b[p+1:], q)
 				if k < 0 {
+					t.need = q
 					return false
 				}
 				a.valStart, a.valEnd, a.hasVal = p+1, p+1+k, true
@@ -158,7 +202,11 @@ func lexTag(b []byte, i int, t *tag, collect bool) bool {
 				}
 			}
 		}
-		if collect && a.nameEnd > a.nameStart {
+		if collect && a.nameEnd > a.nameStart && interestingAttr(b[a.nameStart:a.nameEnd]) {
+			if len(t.attrs) >= maxAttrs {
+				t.tooMany, t.need = true, 0
+				return false
+			}
 			t.attrs = append(t.attrs, a)
 		}
 		switch a.nameEnd - a.nameStart {

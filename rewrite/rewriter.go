@@ -51,6 +51,10 @@ type Page struct {
 	// Accepted holds the categories the visitor accepted. Necessary is
 	// always accepted.
 	Accepted rules.Set
+	// Services holds the services (vendor IDs) the visitor accepted one
+	// by one, sorted: an element of such a vendor is allowed whatever its
+	// categories.
+	Services []string
 	// Host is the page's host (a port is ignored), to tell third-party
 	// scripts from the site's own.
 	Host string
@@ -146,9 +150,16 @@ type Rewriter struct {
 	nestedOut        []byte      // a nested document as rewritten
 	holdKind         holdKind    // what the held element is
 	delayed          delayedInfo // the delayed script being decided
-	web              *weburl.Page
-	webHost          string
-	pageSite         string // registrable domain of page.Host, computed lazily
+	// A tag that did not end in the input so far: where it starts, how
+	// far it was searched, and the byte that must come before lexing it
+	// again is worth it. Re-lexing only then keeps time linear.
+	pendValid bool
+	pendTag   int
+	pendFrom  int
+	pendNeed  byte
+	web       *weburl.Page
+	webHost   string
+	pageSite  string // registrable domain of page.Host, computed lazily
 }
 
 // New returns a Rewriter writing to w.
@@ -260,6 +271,8 @@ func (r *Rewriter) keep(b []byte, n int) {
 	r.holdStart -= n
 	r.holdBody -= n
 	r.sigFrom -= n
+	r.pendTag -= n
+	r.pendFrom -= n
 }
 
 // put queues x for the destination.
@@ -336,9 +349,18 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 					n++
 				}
 				kind := kindOf(b[p+1 : n])
-				if !lexTag(b, p, &r.t, r.needsAttrs(kind)) {
+				if r.tagStillOpen(b, p) && len(b)-p <= r.maxHold() {
 					return incomplete(p)
 				}
+				if !lexTag(b, p, &r.t, r.needsAttrs(kind)) {
+					if r.t.tooMany || len(b)-p > r.maxHold() && !eof {
+						p = r.oversizeTag(b, p, r.needsAttrs(kind) && !r.allAccepted)
+						continue
+					}
+					r.tagOpen(b, p)
+					return incomplete(p)
+				}
+				r.pendValid = false
 				if kind == kOther && r.page.Declaration != nil && r.t.declaration {
 					lexTag(b, p, &r.t, true)
 				}
@@ -351,9 +373,18 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 				case c2 == '>':
 					p += 3 // "</>" is ignored by browsers and passes as is
 				case isAlpha(c2):
-					if !lexTag(b, p, &r.t, false) {
+					if r.tagStillOpen(b, p) && len(b)-p <= r.maxHold() {
 						return incomplete(p)
 					}
+					if !lexTag(b, p, &r.t, false) {
+						if len(b)-p > r.maxHold() && !eof {
+							p = r.oversizeTag(b, p, false)
+							continue
+						}
+						r.tagOpen(b, p)
+						return incomplete(p)
+					}
+					r.pendValid = false
 					p = r.endTag(b, &r.t)
 				default:
 					r.st = stBogus
@@ -626,4 +657,42 @@ func (r *Rewriter) decideStyle(b []byte, end int, closed bool) {
 	r.emitTo(b, r.t.start)
 	r.put(e)
 	r.skipTo(end)
+}
+
+// tagOpen notes that the tag at p did not end in b.
+func (r *Rewriter) tagOpen(b []byte, p int) {
+	r.pendValid, r.pendTag, r.pendFrom, r.pendNeed = true, p, len(b), r.t.need
+}
+
+// tagStillOpen reports whether the tag at p, which did not end before,
+// still cannot end in b: the byte it needs has not arrived.
+func (r *Rewriter) tagStillOpen(b []byte, p int) bool {
+	if !r.pendValid || r.pendTag != p || r.pendFrom > len(b) {
+		return false
+	}
+	if bytes.IndexByte(b[r.pendFrom:], r.pendNeed) >= 0 {
+		return false
+	}
+	r.pendFrom = len(b)
+	return true
+}
+
+// oversizeTag handles a tag larger than the hold limit, which cannot be
+// held whole (memory stays within max_hold). A tag whose attributes could
+// load something (failClosed) loses its '<': written as "&lt;" it is text
+// to the browser and loads nothing. Any other tag passes as it comes, its
+// end found as a bogus comment's is (at the next '>', which can only be
+// early: a '>' inside a quoted value ends it for the scanner, never for
+// the browser, so no markup the browser sees goes unread).
+func (r *Rewriter) oversizeTag(b []byte, p int, failClosed bool) int {
+	r.pendValid = false
+	r.observe(Event{Action: Uninspected, Element: Oversize})
+	if failClosed && !r.cfg.ReportOnly {
+		r.emitTo(b, p)
+		r.put([]byte("&lt;"))
+		r.skipTo(p + 1)
+		return p + 1
+	}
+	r.st = stBogus
+	return p + 1
 }
