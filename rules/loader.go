@@ -119,3 +119,12 @@ func (rs *Ruleset) loaderAt(body []byte, start int) *Vendor {
 
 // hasHostRules reports whether any URL rule names a host.
 func (rs *Ruleset) hasHostRules() bool { return len(rs.exactHosts) > 0 || len(rs.wildHosts) > 0 }
+
+func bytesContain(s string, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return true
+		}
+	}
+	return false
+}

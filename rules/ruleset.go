@@ -192,6 +192,7 @@ func Compile(enabled Set, files ...*File) (*Ruleset, error) {
 			}
 		}
 	}
+	rs.sigs.build()
 	return rs, nil
 }
 
@@ -274,8 +275,9 @@ func (rs *Ruleset) MatchHost(host []byte) (*Vendor, Set) {
 }
 
 // ScanInline calls found for the vendor of every inline signature found in
-// body, and of every tracker script whose URL body names (see loader.go),
-// looking at matches that start at or after from. To scan a body that
+// body (once per signature, in the order of where they first occur), and
+// of every tracker script whose URL body names (see loader.go), looking at
+// matches that start at or after from. To scan a body that
 // grows, pass from = the previous length minus InlineOverlap(), so a
 // signature or URL split across the growth is found; the same vendor may
 // then be reported more than once.

@@ -1,8 +1,10 @@
 package rules
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"slices"
 )
 
 // An inline signature is a literal that identifies a tracker's inline
@@ -11,118 +13,226 @@ import (
 // byte before it is not one, so "ga(" matches "ga(" and "window.ga(" but not
 // "omega(".
 type signature struct {
-	lit    []byte
-	anchor int  // offset of the pair of bytes the matcher looks for first
+	lit    string
 	ident  bool // starts with an identifier character: check the boundary
 	vendor *Vendor
 	order  int
 }
 
-// minSignatureLen keeps signatures specific enough to be worth a rule.
+// minSignatureLen keeps signatures specific enough to be worth a rule. The
+// matcher relies on it too: every signature holds two overlapping pairs of
+// bytes.
 const minSignatureLen = 3
 
 func parseSignature(s string) (signature, error) {
 	if len(s) < minSignatureLen {
 		return signature{}, fmt.Errorf("inline signature %q is shorter than %d bytes: it would match unrelated scripts", s, minSignatureLen)
 	}
-	return signature{lit: []byte(s), ident: isIdentByte(s[0])}, nil
+	return signature{lit: s, ident: isIdentByte(s[0])}, nil
 }
 
 func isIdentByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '$'
 }
 
-// sigMatcher finds every signature in a script body in one pass. Each
-// signature is anchored at its rarest pair of adjacent bytes; a bitset of
-// the anchors filters candidate positions, so the cost is about one table
-// lookup per byte whatever the number of signatures, and few positions
-// need a closer look.
+// sigMatcher finds every signature in a script body in one pass over it,
+// whatever the number of signatures.
+//
+// It looks at every other position only. Each signature is anchored at two
+// overlapping pairs of its bytes, at offsets j and j+1 (chosen so that both
+// pairs are rare in scripts): wherever the signature occurs, one of the two
+// lies at a position the scan looks at. A bitset of the anchor pairs (8 KB,
+// in the first-level cache) rejects almost every position with one load;
+// at the few positions it lets through, the pair's rank in the bitset
+// indexes the signatures anchored there, with no map lookup, and those are
+// compared in full.
 type sigMatcher struct {
-	pairs   [1 << 16 / 64]uint64
-	group   map[uint16]int // anchor pair -> index into groups
-	groups  [][]*signature
+	filter  [1 << 16 / 64]uint64 // anchor pairs, by little-endian value
+	rank    [1 << 16 / 64]uint16 // set bits of filter before each word
+	groups  []uint32             // entries of the k-th set pair: entries[groups[k]:groups[k+1]]
+	entries []sigEntry
 	maxLen  int
-	ordered []*signature
+	ordered []*signature // in rule order
 }
 
+// sigEntry is a signature anchored at a pair off bytes into it.
+type sigEntry struct {
+	sig *signature
+	off int
+	// head is the signature's first four bytes (little-endian; fewer
+	// for a shorter one, with mask covering them): most candidates fail
+	// on them without a call to compare the rest.
+	head, mask uint32
+}
+
+// add adds a signature; call build once all are added.
 func (m *sigMatcher) add(s *signature) {
-	if m.group == nil {
-		m.group = make(map[uint16]int)
-	}
-	s.anchor = rarestPair(s.lit)
-	k := uint16(s.lit[s.anchor])<<8 | uint16(s.lit[s.anchor+1])
-	m.pairs[k>>6] |= 1 << (k & 63)
-	g, ok := m.group[k]
-	if !ok {
-		g = len(m.groups)
-		m.group[k] = g
-		m.groups = append(m.groups, nil)
-	}
-	m.groups[g] = append(m.groups[g], s)
-	m.maxLen = max(m.maxLen, len(s.lit))
 	m.ordered = append(m.ordered, s)
+	m.maxLen = max(m.maxLen, len(s.lit))
 }
 
-// rarestPair returns the offset of the pair of bytes in lit least likely to
-// occur in scripts: lower-case letters and common punctuation of code are
-// frequent, capitals, digits, '_', '$' and rarer punctuation are not.
-func rarestPair(lit []byte) int {
-	best, bestScore := 0, -1
-	for i := 0; i+1 < len(lit); i++ {
-		if s := byteRarity(lit[i]) + byteRarity(lit[i+1]); s > bestScore {
-			best, bestScore = i, s
+// build computes the lookup tables from the signatures added.
+func (m *sigMatcher) build() {
+	type keyed struct {
+		key uint16
+		sigEntry
+	}
+	var all []keyed
+	for _, s := range m.ordered {
+		j := anchorOffset(s.lit)
+		var h [4]byte
+		n := copy(h[:], s.lit)
+		head := binary.LittleEndian.Uint32(h[:])
+		mask := uint32(1)<<(8*n) - 1
+		if n == 4 {
+			mask = ^uint32(0)
+		}
+		for _, off := range [2]int{j, j + 1} {
+			all = append(all, keyed{pairKey(s.lit[off], s.lit[off+1]), sigEntry{s, off, head, mask}})
+		}
+	}
+	// By pair, then rule order, so that the entries of one pair are
+	// contiguous and are tried in rule order.
+	slices.SortStableFunc(all, func(a, b keyed) int { return int(a.key) - int(b.key) })
+	m.filter = [len(m.filter)]uint64{}
+	m.entries = m.entries[:0]
+	m.groups = m.groups[:0]
+	for i, e := range all {
+		if i == 0 || e.key != all[i-1].key {
+			m.filter[e.key>>6] |= 1 << (e.key & 63)
+			m.groups = append(m.groups, uint32(len(m.entries)))
+		}
+		m.entries = append(m.entries, e.sigEntry)
+	}
+	m.groups = append(m.groups, uint32(len(m.entries)))
+	n := 0
+	for w := range m.filter {
+		m.rank[w] = uint16(n)
+		n += bits.OnesCount64(m.filter[w])
+	}
+}
+
+func pairKey(a, b byte) uint16 { return uint16(a) | uint16(b)<<8 }
+
+// anchorOffset returns the offset j in lit of the two overlapping pairs
+// lit[j:j+2] and lit[j+1:j+3] least likely to occur together in scripts.
+func anchorOffset(lit string) int {
+	best, bestCost := 0, -1
+	for j := 0; j+2 < len(lit); j++ {
+		c := pairCost(lit[j], lit[j+1]) + pairCost(lit[j+1], lit[j+2])
+		if bestCost < 0 || c < bestCost {
+			best, bestCost = j, c
 		}
 	}
 	return best
 }
 
-func byteRarity(c byte) int {
-	switch {
-	case c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '$':
-		return 3
-	case c == '.' || c == '/' || c == '-' || c == ',' || c == ':':
-		return 2
-	case c >= 'a' && c <= 'z':
-		if bytesContain("etaoinsrlcdu", c) {
-			return 0
-		}
-		return 1
-	case c == ' ' || c == '(' || c == ')' || c == '\'' || c == '"' || c == ';' || c == '=':
-		return 0
+// pairCost estimates how often a pair of bytes occurs in scripts.
+func pairCost(a, b byte) int { return int(byteFreq[a]) * int(byteFreq[b]) }
+
+// byteFreq is how many of 100,000 bytes of inline scripts (the real pages
+// of ../shared/corpus, JSON included) are each ASCII byte, at least 1;
+// bytes past ASCII count as 20.
+var byteFreq = func() (f [256]uint16) {
+	ascii := [128]uint16{
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 956, 1048, 1, 1, 93, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		23098, 119, 3289, 86, 28, 38, 178, 560, 893, 894, 48, 146, 1395, 1005, 1454, 1260,
+		1099, 661, 749, 382, 300, 391, 278, 308, 248, 305, 975, 493, 429, 1000, 416, 72,
+		47, 245, 141, 226, 171, 198, 99, 79, 67, 185, 52, 38, 150, 126, 127, 120,
+		142, 46, 126, 238, 189, 82, 59, 86, 26, 42, 40, 241, 886, 241, 7, 786,
+		1, 3527, 931, 2141, 1998, 5361, 1012, 1229, 1324, 3313, 280, 479, 2316, 1352, 3392, 3240,
+		1694, 140, 2829, 3033, 4331, 1565, 685, 1052, 396, 588, 326, 457, 187, 439, 1, 1,
 	}
-	return 2
+	copy(f[:], ascii[:])
+	for c := 128; c < 256; c++ {
+		f[c] = 20
+	}
+	return f
+}()
+
+// sigMatch is a signature found and where it starts.
+type sigMatch struct {
+	start int
+	sig   *signature
 }
 
-func bytesContain(s string, c byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return true
-		}
-	}
-	return false
-}
-
-// scan reports each signature found in body whose anchor pair lies at or
-// after from to found. A match must lie wholly inside body; positions
-// before it are used only to check an identifier boundary.
+// scan calls found once for each signature that occurs in body starting at
+// or after from, in the order of their first such occurrence (and in rule
+// order where two start at the same byte). A match must lie wholly inside
+// body; the byte before it is used to check an identifier boundary even
+// when it lies before from.
 func (m *sigMatcher) scan(body []byte, from int, found func(*signature)) {
 	if len(m.ordered) == 0 {
 		return
 	}
-	for i := max(from, 0); i+1 < len(body); i++ {
-		k := uint16(body[i])<<8 | uint16(body[i+1])
-		if m.pairs[k>>6]&(1<<(k&63)) == 0 {
-			continue
-		}
-		for _, s := range m.groups[m.group[k]] {
-			start := i - s.anchor
-			if start < 0 || !bytes.HasPrefix(body[start:], s.lit) {
+	from = max(from, 0)
+	var stack [16]sigMatch
+	matches := stack[:0]
+	check := func(i int, k uint16) {
+		w := m.filter[k>>6]
+		bit := uint64(1) << (k & 63)
+		g := int(m.rank[k>>6]) + bits.OnesCount64(w&(bit-1))
+		for _, e := range m.entries[m.groups[g]:m.groups[g+1]] {
+			s := e.sig
+			start := i - e.off
+			end := start + len(s.lit)
+			if start < from || end > len(body) {
+				continue
+			}
+			if start+4 <= len(body) && binary.LittleEndian.Uint32(body[start:])&e.mask != e.head {
+				continue
+			}
+			if len(s.lit) > 4 && string(body[start+4:end]) != s.lit[4:] {
+				continue
+			}
+			if len(s.lit) < 4 && string(body[start:end]) != s.lit {
 				continue
 			}
 			if s.ident && start > 0 && isIdentByte(body[start-1]) {
 				continue
 			}
-			found(s)
+			matches = addMatch(matches, start, s)
 		}
 	}
+	i := from
+	// Four positions from each load of eight bytes.
+	for ; i+8 <= len(body); i += 8 {
+		x := binary.LittleEndian.Uint64(body[i:])
+		for b := 0; b < 4; b++ {
+			k := uint16(x >> (16 * b))
+			if m.filter[k>>6]&(1<<(k&63)) != 0 {
+				check(i+2*b, k)
+			}
+		}
+	}
+	for ; i+1 < len(body); i += 2 {
+		k := binary.LittleEndian.Uint16(body[i:])
+		if m.filter[k>>6]&(1<<(k&63)) != 0 {
+			check(i, k)
+		}
+	}
+	if len(matches) > 1 {
+		slices.SortFunc(matches, func(a, b sigMatch) int {
+			if a.start != b.start {
+				return a.start - b.start
+			}
+			return a.sig.order - b.sig.order
+		})
+	}
+	for _, x := range matches {
+		found(x.sig)
+	}
+}
+
+// addMatch records that s occurs at start, keeping only its first
+// occurrence: at most one entry per signature.
+func addMatch(matches []sigMatch, start int, s *signature) []sigMatch {
+	for i := range matches {
+		if matches[i].sig == s {
+			matches[i].start = min(matches[i].start, start)
+			return matches
+		}
+	}
+	return append(matches, sigMatch{start, s})
 }
