@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,22 +31,38 @@ const (
 	actionAcceptAll = "accept_all"
 	actionRejectAll = "reject_all"
 	actionSave      = "save"
+	// actionEmbed is a blocked embed's placeholder: "Load content" grants
+	// one service for the page view, "Always allow" (always) lastingly.
+	actionEmbed = "embed"
 )
 
 // stateResponse is the JSON the consent endpoint answers with.
 type stateResponse struct {
-	Decided       bool            `json:"decided"`
-	ID            string          `json:"id,omitempty"`
-	Categories    map[string]bool `json:"categories"`
-	PolicyVersion string          `json:"policy_version"`
-	Time          string          `json:"time,omitempty"`
-	Withdrawn     []string        `json:"withdrawn,omitempty"`
-	GPC           bool            `json:"gpc,omitempty"`
+	Decided    bool            `json:"decided"`
+	ID         string          `json:"id,omitempty"`
+	Categories map[string]bool `json:"categories"`
+	// Services are the services (vendor IDs) accepted one by one, beyond
+	// whole categories.
+	Services      []string `json:"services"`
+	PolicyVersion string   `json:"policy_version"`
+	Time          string   `json:"time,omitempty"`
+	Withdrawn     []string `json:"withdrawn,omitempty"`
+	// WithdrawnServices are the services a decision took back.
+	WithdrawnServices []string `json:"withdrawn_services,omitempty"`
+	// Embed is the service an embed decision loads in this page view.
+	Embed string `json:"embed,omitempty"`
+	GPC   bool   `json:"gpc,omitempty"`
 }
 
 type decisionRequest struct {
 	Action     string   `json:"action"`
 	Categories []string `json:"categories"`
+	// Services, with save, are the services accepted one by one.
+	Services []string `json:"services"`
+	// Vendor, with embed, is the placeholder's service; Always makes the
+	// grant lasting.
+	Vendor string `json:"vendor"`
+	Always bool   `json:"always"`
 	// Page is the page the banner was shown on (path; a query is dropped).
 	Page string `json:"page"`
 }
@@ -56,7 +73,7 @@ func (h *Handler) serveConsent(w http.ResponseWriter, r *http.Request) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		v := h.newVisit(r)
-		return h.writeState(w, r, http.StatusOK, v.decision, v.accepted, 0, v.gpc)
+		return h.writeState(w, r, http.StatusOK, v.decision, v.accepted, stateExtra{}, v.gpc)
 	case http.MethodPost:
 		return h.recordDecision(w, r)
 	default:
@@ -65,19 +82,30 @@ func (h *Handler) serveConsent(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-func (h *Handler) writeState(w http.ResponseWriter, r *http.Request, status int, d *consent.Decision, accepted rules.Set, withdrawn rules.Set, gpc bool) error {
+// stateExtra is what a decision's answer says beyond the state.
+type stateExtra struct {
+	withdrawn         rules.Set
+	withdrawnServices []string
+	embed             string
+}
+
+func (h *Handler) writeState(w http.ResponseWriter, r *http.Request, status int, d *consent.Decision, accepted rules.Set, extra stateExtra, gpc bool) error {
 	resp := stateResponse{
-		Categories:    make(map[string]bool),
-		PolicyVersion: h.PolicyVersion,
-		GPC:           gpc,
+		Categories:        make(map[string]bool),
+		Services:          []string{},
+		PolicyVersion:     h.PolicyVersion,
+		GPC:               gpc,
+		WithdrawnServices: extra.withdrawnServices,
+		Embed:             extra.embed,
 	}
 	for _, c := range h.offered.Categories() {
 		resp.Categories[c.String()] = accepted.Has(c)
 	}
 	if d != nil {
 		resp.Decided, resp.ID, resp.Time = true, d.ID, d.Time.UTC().Format("2006-01-02T15:04:05.000Z")
+		resp.Services = append(resp.Services, d.Services...)
 	}
-	for _, c := range withdrawn.Categories() {
+	for _, c := range extra.withdrawn.Categories() {
 		resp.Withdrawn = append(resp.Withdrawn, c.String())
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -131,6 +159,9 @@ func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
 		}
 		req.Action = r.PostForm.Get("action")
 		req.Categories = r.PostForm["category"]
+		req.Services = r.PostForm["service"]
+		req.Vendor = r.PostForm.Get("vendor")
+		req.Always = r.PostForm.Get("always") != ""
 		req.Page = r.PostForm.Get("return")
 	} else {
 		dec := json.NewDecoder(r.Body)
@@ -141,7 +172,7 @@ func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	v := h.newVisit(r)
-	accepted, method, err := h.chosen(req, v, form)
+	accepted, services, method, err := h.chosen(req, v, form)
 	if err != nil {
 		return h.refuse(w, r, http.StatusBadRequest, err.Error())
 	}
@@ -158,7 +189,7 @@ func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
 		h.logger.Error("consent keys unavailable", zap.Error(err))
 		return h.refuse(w, r, http.StatusServiceUnavailable, "consent cannot be saved right now; please try again")
 	}
-	d := consent.Decision{Accepted: accepted, Time: time.Now().UTC().Truncate(time.Millisecond), PolicyVersion: h.PolicyVersion}
+	d := consent.Decision{Accepted: accepted, Services: services, Time: time.Now().UTC().Truncate(time.Millisecond), PolicyVersion: h.PolicyVersion}
 	switch {
 	case v.decision != nil:
 		d.ID = v.decision.ID
@@ -170,19 +201,33 @@ func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	var before rules.Set
+	var servicesBefore []string
 	if v.decision != nil {
-		before = v.decision.Accepted
+		before, servicesBefore = v.decision.Accepted, v.decision.Services
 	}
 	withdrawn := before &^ accepted
-	if withdrawn != 0 {
+	var withdrawnServices []string
+	for _, s := range servicesBefore {
+		// A service taken back, unless its whole category now is granted.
+		if !d.HasService(s) && !accepted.Has(h.serviceCategory(s)) {
+			withdrawnServices = append(withdrawnServices, s)
+		}
+	}
+	if withdrawn != 0 || len(withdrawnServices) > 0 {
 		method = prooflog.MethodWithdrawal
 	}
+	// "Load content" without "Always allow" loads the embed in this page
+	// view: it is recorded, and the lasting consent (the cookie) stays.
+	once := req.Action == actionEmbed && !req.Always
 	value, err := codec.Encode(d)
 	if err != nil {
 		return h.refuse(w, r, http.StatusInternalServerError, "consent cannot be encoded")
 	}
 
 	rec := h.proofRecord(r, d, method, v, masked, req.Page, codec)
+	if method == prooflog.MethodEmbed {
+		rec.Vendor = req.Vendor
+	}
 	start := time.Now()
 	err = h.sink.Append(r.Context(), rec)
 	h.metrics.proofLatency.Observe(time.Since(start).Seconds())
@@ -201,13 +246,24 @@ func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
 		h.metrics.decisions.WithLabelValues(c.String(), outcome).Inc()
 	}
 
+	extra := stateExtra{withdrawn: withdrawn, withdrawnServices: withdrawnServices}
+	if req.Action == actionEmbed {
+		extra.embed = req.Vendor
+	}
+	if once {
+		if form {
+			http.Redirect(w, r, safeReturn(req.Page), http.StatusSeeOther)
+			return nil
+		}
+		return h.writeState(w, r, http.StatusOK, v.decision, v.accepted, extra, v.gpc)
+	}
 	http.SetCookie(w, h.consentCookie(r, value, codec.LifetimeOf(d)))
 	h.expireRefused(w, r, accepted)
 	if form {
 		http.Redirect(w, r, safeReturn(req.Page), http.StatusSeeOther)
 		return nil
 	}
-	return h.writeState(w, r, http.StatusOK, &d, accepted, withdrawn, v.gpc)
+	return h.writeState(w, r, http.StatusOK, &d, accepted, extra, v.gpc)
 }
 
 // expireRefused deletes from the browser every cookie it sent of a category
@@ -236,8 +292,76 @@ func (h *Handler) refuseBody(w http.ResponseWriter, r *http.Request, err error) 
 	return h.refuse(w, r, http.StatusBadRequest, "the decision could not be read: "+err.Error())
 }
 
-// chosen turns a request into the accepted categories and the method.
-func (h *Handler) chosen(req decisionRequest, v *visit, form bool) (rules.Set, prooflog.Method, error) {
+// serviceCategory is the category of a service (vendor ID), or
+// unclassified for one the rules do not know.
+func (h *Handler) serviceCategory(id string) rules.Category {
+	if vendor := h.ruleset.Vendor(id); vendor != nil {
+		return vendor.Category
+	}
+	return rules.Unclassified
+}
+
+// checkService says why id cannot be granted one by one, or nil: it must
+// be a vendor of the rules in an offered category.
+func (h *Handler) checkService(id string) error {
+	vendor := h.ruleset.Vendor(id)
+	if vendor == nil {
+		return fmt.Errorf("unknown service %q", id)
+	}
+	if !h.offered.Has(vendor.Category) {
+		return fmt.Errorf("service %q is in category %s, which is not offered", id, vendor.Category)
+	}
+	return nil
+}
+
+// chosen turns a request into the accepted categories, the services
+// accepted one by one, and the method.
+func (h *Handler) chosen(req decisionRequest, v *visit, form bool) (rules.Set, []string, prooflog.Method, error) {
+	accepted, method, err := h.chosenCategories(req, v, form)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	if req.Action != actionSave && len(req.Services) > 0 && !form {
+		return 0, nil, "", fmt.Errorf("services are only sent with save")
+	}
+	if req.Action != actionEmbed && (req.Vendor != "" || req.Always) {
+		return 0, nil, "", fmt.Errorf("vendor and always are only sent with embed")
+	}
+	var services []string
+	switch req.Action {
+	case actionSave:
+		services = req.Services
+	case actionEmbed:
+		if err := h.checkService(req.Vendor); err != nil {
+			return 0, nil, "", fmt.Errorf("embed: %w", err)
+		}
+		if v.decision != nil {
+			services = v.decision.Services
+		}
+		if req.Always {
+			services = append(slices.Clone(services), req.Vendor)
+		}
+	}
+	var kept []string
+	for _, s := range services {
+		if err := h.checkService(s); err != nil {
+			return 0, nil, "", err
+		}
+		// A service of a category accepted whole needs no grant of its own.
+		if !accepted.Has(h.serviceCategory(s)) {
+			kept = append(kept, s)
+		}
+	}
+	kept, err = consent.NormalizeServices(kept)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	return accepted, kept, method, nil
+}
+
+// chosenCategories turns a request into the accepted categories and the
+// method.
+func (h *Handler) chosenCategories(req decisionRequest, v *visit, form bool) (rules.Set, prooflog.Method, error) {
 	method := prooflog.MethodSettings
 	var accepted rules.Set
 	switch req.Action {
@@ -250,6 +374,13 @@ func (h *Handler) chosen(req decisionRequest, v *visit, form bool) (rules.Set, p
 		}
 	case actionRejectAll:
 		accepted, method = rules.OnlyNecessary, prooflog.MethodRejectAll
+	case actionEmbed:
+		// An embed changes no category: the visitor's standing ones stay.
+		accepted, method = v.accepted, prooflog.MethodEmbed
+		if len(req.Categories) > 0 && !form {
+			return 0, "", fmt.Errorf("categories are only sent with save")
+		}
+		return accepted.With(rules.Necessary), method, nil
 	case actionSave:
 		for _, name := range req.Categories {
 			c, err := rules.ParseCategory(name)
@@ -259,7 +390,7 @@ func (h *Handler) chosen(req decisionRequest, v *visit, form bool) (rules.Set, p
 			accepted = accepted.With(c)
 		}
 	default:
-		return 0, "", fmt.Errorf("unknown action %q (want accept_all, reject_all or save)", req.Action)
+		return 0, "", fmt.Errorf("unknown action %q (want accept_all, reject_all, save or embed)", req.Action)
 	}
 	// The no-JavaScript form sends the ticked boxes with every button, and
 	// the settings hold Accept all and Reject all beside Save: there the
@@ -342,6 +473,7 @@ func (h *Handler) proofRecord(r *http.Request, d consent.Decision, method proofl
 		Path:          pagePath(page, r),
 		MaskedIP:      masked,
 		GPC:           v.gpc,
+		Services:      d.Services,
 		Texts:         &prooflog.Texts{Language: v.lang, Strings: h.banner.Texts(v.lang)},
 	}
 	for _, c := range h.offered.Categories() {

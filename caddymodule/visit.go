@@ -28,6 +28,8 @@ type visit struct {
 	// visitor is asked again, under the same consent ID.
 	previous *consent.Decision
 	accepted rules.Set
+	// services are the services (vendor IDs) accepted one by one, sorted.
+	services []string
 	gpc      bool
 	lang     string
 	excluded bool
@@ -55,6 +57,9 @@ func (h *Handler) newVisit(r *http.Request) *visit {
 	v.gpc = r.Header.Get("Sec-GPC") == "1"
 	v.lang = h.banner.Language(r.Header.Get("Accept-Language"), "")
 	v.etagSuffix = h.variants.suffix(v.accepted, v.decision != nil, v.previous != nil, v.gpc, v.lang)
+	if len(v.services) > 0 {
+		v.etagSuffix = servicesVariant(v.etagSuffix, v.services)
+	}
 	return v
 }
 
@@ -70,6 +75,7 @@ func (h *Handler) readDecision(r *http.Request, value string, v *visit) {
 	switch {
 	case err == nil:
 		v.decision, v.accepted = &d, d.Accepted&(h.offered|rules.OnlyNecessary)
+		v.services = d.Services
 	case errors.Is(err, consent.ErrPolicyChanged):
 		v.previous = &d
 	default:
@@ -83,6 +89,14 @@ func (h *Handler) readDecision(r *http.Request, value string, v *visit) {
 // depends on: the accepted categories and what the banner shows.
 func variantSuffix(accepted rules.Set, decided, policyChanged, gpc bool, lang, policy string) string {
 	sum := sha256.Sum256(fmt.Appendf(nil, "consentgate variant 1|%d|%t|%t|%t|%s|%s", accepted, decided, policyChanged, gpc, lang, policy))
+	return "-cg" + hex.EncodeToString(sum[:4])
+}
+
+// servicesVariant derives the ETag suffix of a variant that also accepts
+// services one by one, which change the rewritten page too; same shape
+// as variantSuffix.
+func servicesVariant(suffix string, services []string) string {
+	sum := sha256.Sum256([]byte("consentgate services 1|" + suffix + "|" + strings.Join(services, ",")))
 	return "-cg" + hex.EncodeToString(sum[:4])
 }
 
@@ -145,6 +159,7 @@ func (v *visit) page(h *Handler, r *http.Request, buf *[]byte) rewrite.Page {
 	}
 	return rewrite.Page{
 		Accepted:    v.accepted,
+		Services:    v.services,
 		Host:        r.Host,
 		Guard:       h.banner.Guard(s),
 		HeadStart:   h.banner.HeadStart(s),
