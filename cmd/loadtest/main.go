@@ -4,7 +4,13 @@
 //
 //	go run ./cmd/loadtest                       # all scenarios, 3 rounds of 10 s
 //	go run ./cmd/loadtest -duration 5s -rounds 1 -scenarios image,page
+//	go run ./cmd/loadtest -page some.html       # pages (b) and (c): this file
 //	go run ./cmd/loadtest -soak 10m             # mixed load with decisions; RSS and goroutines over time
+//
+// Pages (b) and (c) are real: the pages of 100–150 KB from
+// ../shared/corpus/pages (real sites with their original tags), requested
+// in rotation, when that folder is there; else the demo site's home page.
+// -page FILE puts one page of your own in their place.
 //
 // Each scenario starts fresh processes (so peak RSS is per scenario),
 // alternates plain and gateway runs within each round, and reports the
@@ -19,12 +25,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,17 +43,41 @@ import (
 )
 
 type scenario struct {
-	name, label, path string
+	name, label string
+	// paths are requested in rotation.
+	paths []string
 	// cookie returns a Cookie header for the gateway run (e.g. a consent
 	// cookie that accepts everything); nil: none.
 	cookie func(gatewayURL string) (string, error)
 }
 
-var scenarios = []scenario{
-	{name: "image", label: "(a) 100 KB image", path: "/wp-content/uploads/2026/11/hero.png"},
-	{name: "page", label: "(b) 100 KB page, no consent", path: "/"},
-	{name: "accepted", label: "(c) 100 KB page, all accepted", path: "/", cookie: acceptAllCookie},
-	{name: "big", label: "(d) 2 MB page, no consent", path: "/big.html"},
+// The real pages of scenarios (b) and (c): corpus pages of this size.
+const (
+	minRealPage = 100_000
+	maxRealPage = 150_000
+)
+
+// pageSet is the page or pages scenarios (b) and (c) request, as copied
+// into the site.
+type pageSet struct {
+	what  string // for the label
+	paths []string
+}
+
+// scenarioList returns the scenarios with pages (b) and (c) from pages.
+func scenarioList(pages pageSet) []scenario {
+	return []scenario{
+		{name: "image", label: "(a) 100 KB image", paths: []string{"/wp-content/uploads/2026/11/hero.png"}},
+		{name: "page", label: "(b) " + pages.what + ", no consent", paths: pages.paths},
+		{name: "accepted", label: "(c) " + pages.what + ", all accepted", paths: pages.paths, cookie: acceptAllCookie},
+		{name: "big", label: "(d) 2 MB page, no consent", paths: []string{"/big.html"}},
+	}
+}
+
+// defaultCorpus is ../shared/corpus/pages beside the module.
+func defaultCorpus() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus", "pages")
 }
 
 func main() {
@@ -53,13 +86,19 @@ func main() {
 	conns := flag.Int("connections", 32, "wrk connections")
 	threads := flag.Int("threads", 2, "wrk threads")
 	only := flag.String("scenarios", "", "comma-separated subset of: image,page,accepted,big")
+	page := flag.String("page", "", "an HTML `file` for pages (b) and (c) instead of the corpus pages")
+	corpus := flag.String("corpus", defaultCorpus(), "`folder` of real pages; those of 100–150 KB are pages (b) and (c), in rotation (absent: the demo home page)")
 	soakFor := flag.Duration("soak", 0, "instead of the comparison, run mixed load with consent decisions this long and report RSS and goroutines")
 	flag.Parse()
 	err := withWorkspace(func(work, bin, site string) error {
 		if *soakFor > 0 {
 			return soak(work, bin, site, *soakFor, *conns, *threads)
 		}
-		return run(work, bin, site, *duration, *rounds, *conns, *threads, *only)
+		pages, err := addPages(site, *page, *corpus)
+		if err != nil {
+			return err
+		}
+		return run(os.Stdout, work, bin, site, scenarioList(pages), *duration, *rounds, *conns, *threads, *only)
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -91,9 +130,9 @@ func withWorkspace(f func(work, bin, site string) error) error {
 	return f(work, bin, site)
 }
 
-func run(work, bin, site string, duration time.Duration, rounds, conns, threads int, only string) error {
-	fmt.Printf("| scenario | plain req/s | gateway req/s | ratio | plain p50 / p99 (1 conn) | gateway p50 / p99 (1 conn) | added p99 | peak RSS plain / gateway |\n")
-	fmt.Printf("|---|---|---|---|---|---|---|---|\n")
+func run(out io.Writer, work, bin, site string, scenarios []scenario, duration time.Duration, rounds, conns, threads int, only string) error {
+	fmt.Fprintf(out, "| scenario | plain req/s | gateway req/s | ratio | plain p50 / p99 (1 conn) | gateway p50 / p99 (1 conn) | added p99 | peak RSS plain / gateway |\n")
+	fmt.Fprintf(out, "|---|---|---|---|---|---|---|---|\n")
 	for _, sc := range scenarios {
 		if only != "" && !strings.Contains(","+only+",", ","+sc.name+",") {
 			continue
@@ -102,10 +141,53 @@ func run(work, bin, site string, duration time.Duration, rounds, conns, threads 
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
-		fmt.Println(row)
+		fmt.Fprintln(out, row)
 	}
-	fmt.Printf("\nreq/s: wrk -t%d -c%d -d%s; latency: wrk -t1 -c1 -d%s; median of %d rounds each; %s\n", threads, conns, duration, duration, rounds, machine())
+	fmt.Fprintf(out, "\nreq/s: wrk -t%d -c%d -d%s; latency: wrk -t1 -c1 -d%s; median of %d rounds each; %s\n", threads, conns, duration, duration, rounds, machine())
 	return nil
+}
+
+// addPages copies the pages of scenarios (b) and (c) into the site: file
+// if given, else the corpus pages of 100–150 KB, else none (the demo
+// home page).
+func addPages(site, file, corpus string) (pageSet, error) {
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return pageSet{}, fmt.Errorf("-page: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(site, "loadtest-page.html"), data, 0o644); err != nil {
+			return pageSet{}, err
+		}
+		return pageSet{what: fmt.Sprintf("%s (%.0f KB)", filepath.Base(file), float64(len(data))/1000), paths: []string{"/loadtest-page.html"}}, nil
+	}
+	names, _ := filepath.Glob(filepath.Join(corpus, "*.html"))
+	var set pageSet
+	for _, n := range names {
+		data, err := os.ReadFile(n)
+		if err != nil {
+			return pageSet{}, err
+		}
+		if len(data) < minRealPage || len(data) > maxRealPage {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(site, "corpus"), 0o755); err != nil {
+			return pageSet{}, err
+		}
+		if err := os.WriteFile(filepath.Join(site, "corpus", filepath.Base(n)), data, 0o644); err != nil {
+			return pageSet{}, err
+		}
+		set.paths = append(set.paths, "/corpus/"+url.PathEscape(filepath.Base(n)))
+	}
+	if len(set.paths) == 0 {
+		home, err := testpages.Load("index.html")
+		if err != nil {
+			return pageSet{}, err
+		}
+		return pageSet{what: fmt.Sprintf("demo page (%.0f KB)", float64(len(home))/1000), paths: []string{"/"}}, nil
+	}
+	set.what = fmt.Sprintf("%d real pages of %d–%d KB", len(set.paths), minRealPage/1000, maxRealPage/1000)
+	return set, nil
 }
 
 // prepareSite copies the demo site and adds the 2 MB page.
@@ -222,6 +304,9 @@ func measure(bin, work, site string, sc scenario, duration time.Duration, rounds
 			return "", err
 		}
 	}
+	if err := check(plain.port, gw.port, sc.paths, cookie); err != nil {
+		return "", err
+	}
 	// Throughput with many connections, then latency with one (where
 	// queueing does not hide what a request costs), alternating plain and
 	// gateway so drift in the machine's load hits both.
@@ -237,7 +322,7 @@ func measure(bin, work, site string, sc scenario, duration time.Duration, rounds
 				if isGateway {
 					target, hdr = gw, cookie
 				}
-				res, err := runWrk(fmt.Sprintf("http://127.0.0.1:%d%s", target.port, sc.path), hdr, duration, conns, threads)
+				res, err := runWrk(dir, fmt.Sprintf("http://127.0.0.1:%d", target.port), sc.paths, hdr, duration, conns, threads)
 				if err != nil {
 					return wrkResult{}, wrkResult{}, err
 				}
@@ -269,15 +354,90 @@ type wrkResult struct {
 	p50, p99 time.Duration
 }
 
-func runWrk(url, cookie string, duration time.Duration, conns, threads int) (wrkResult, error) {
+// check fetches every path once from both proxies before the load: the
+// plain proxy must serve it, and the gateway must serve the same bytes for
+// anything but a page, and a page with its consent hooks inserted; else
+// the comparison would time something other than the gateway at work.
+func check(plainPort, gatewayPort int, paths []string, cookie string) error {
+	get := func(port int, path, cookie string) ([]byte, string, error) {
+		req, err := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
+		if err != nil {
+			return nil, "", err
+		}
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, "", err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("%s: status %d", path, resp.StatusCode)
+		}
+		return body, resp.Header.Get("Content-Type"), err
+	}
+	for _, path := range paths {
+		plain, ctype, err := get(plainPort, path, "")
+		if err != nil {
+			return fmt.Errorf("plain: %w", err)
+		}
+		gw, _, err := get(gatewayPort, path, cookie)
+		if err != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+		if !strings.HasPrefix(ctype, "text/html") {
+			if !bytes.Equal(plain, gw) {
+				return fmt.Errorf("%s: the gateway changed a %s response", path, ctype)
+			}
+			continue
+		}
+		if hook := []byte("/.well-known/consent/"); bytes.Contains(plain, hook) || !bytes.Contains(gw, hook) {
+			return fmt.Errorf("%s: the gateway's hooks are not in its page, or are in the plain proxy's", path)
+		}
+	}
+	return nil
+}
+
+// rotation is a wrk script requesting paths in turn.
+func rotation(paths []string) string {
+	var b strings.Builder
+	b.WriteString("paths = {")
+	for i, p := range paths {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", p)
+	}
+	b.WriteString("}\nn = 0\nrequest = function()\n\tn = n % #paths + 1\n\treturn wrk.format(nil, paths[n])\nend\n")
+	return b.String()
+}
+
+// runWrk loads base+paths[0], or every path in turn, and reads wrk's
+// figures.
+func runWrk(dir, base string, paths []string, cookie string, duration time.Duration, conns, threads int) (wrkResult, error) {
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", duration.String(), "--latency"}
 	if cookie != "" {
 		args = append(args, "-H", "Cookie: "+cookie)
 	}
-	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
+	if len(paths) > 1 {
+		script := filepath.Join(dir, "rotation.lua")
+		if err := os.WriteFile(script, []byte(rotation(paths)), 0o644); err != nil {
+			return wrkResult{}, err
+		}
+		args = append(args, "-s", script)
+	}
+	out, err := exec.Command("wrk", append(args, base+paths[0])...).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %w: %s", err, out)
 	}
+	return parseWrk(out)
+}
+
+// parseWrk reads requests/s and the latency percentiles from wrk --latency
+// output.
+func parseWrk(out []byte) (wrkResult, error) {
 	if bytes.Contains(out, []byte("Non-2xx")) {
 		return wrkResult{}, fmt.Errorf("wrk saw errors: %s", out)
 	}
