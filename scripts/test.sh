@@ -11,6 +11,7 @@
 # for the packages whose tests need it:
 #   - browser tests (banner, caddymodule, scan, mimesniff, htmlencoding, e2e):
 #     the chromium package;
+#   - the load test's short run (cmd/loadtest): the wrk package;
 #   - proof log database tests (prooflog, caddymodule): the postgresql
 #     package; it starts the main cluster and a second one,
 #     consentgate_restart, that only the restart test restarts (both
@@ -48,8 +49,9 @@ done
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
 test_files=$(go list -e -f '{{$d := .Dir}}{{range .TestGoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}{{range .XTestGoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}' "${pkgs[@]}")
 uses() { [ -n "$test_files" ] && echo "$test_files" | xargs grep -lE "$1" >/dev/null 2>&1; }
-need_chromium=false need_pg=false need_wp=false
+need_chromium=false need_pg=false need_wp=false need_wrk=false
 uses 'testenv\.Chromium|browsertest\.' && need_chromium=true
+uses 'LookPath\("wrk"\)' && need_wrk=true
 uses 'testenv\.Postgres' && need_pg=true
 echo "$test_files" | grep -q '/e2e/wordpress/' && need_wp=true
 
@@ -60,6 +62,7 @@ fi
 
 plan=()
 $need_chromium && ! command -v chromium >/dev/null 2>&1 && plan+=("install chromium (apt-get)")
+$need_wrk && ! command -v wrk >/dev/null 2>&1 && plan+=("install wrk (apt-get)")
 if $need_pg && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ]; then
 	plan+=("install postgresql if missing, start its main cluster and a second one (consentgate_restart) for the restart test, create the role and database consentgate_test in both (scripts/pg-setup.sh)")
 fi
@@ -85,6 +88,11 @@ if $can_setup; then
 		echo "test.sh: installing chromium" >&2
 		apt-get update -qq >&2
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+	fi
+	if $need_wrk && ! command -v wrk >/dev/null 2>&1; then
+		echo "test.sh: installing wrk" >&2
+		apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >&2
 	fi
 	if $need_pg && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ]; then
 		eval "$(bash scripts/pg-setup.sh)"
