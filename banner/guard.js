@@ -51,9 +51,19 @@
 				m.set(k, [r]);
 			}
 		};
+		// unfront reads a front-coded run (see rules.GuardTable).
+		const unfront = (s) => {
+			const out = [];
+			let prev = '';
+			for (const e of s.split(' ')) {
+				prev = prev.slice(0, e.charCodeAt(0) - 48) + e.slice(1);
+				out.push(prev);
+			}
+			return out;
+		};
 		let order = 0;
 		for (const run of t.u) {
-			for (const p of run[1].split(' ')) {
+			for (const p of unfront(run[1])) {
 				const slash = p.indexOf('/');
 				const host = slash < 0 ? p : p.slice(0, slash);
 				const r = {o: order++, v: run[0], p: slash < 0 ? null : p.slice(slash).split('*')};
@@ -68,7 +78,7 @@
 		}
 		order = 0;
 		for (const run of t.k) {
-			for (const p of run[2].split(' ')) {
+			for (const p of unfront(run[2])) {
 				const r = {o: order++, v: run[0], c: run[1], p: p};
 				if (r.p.indexOf('*') >= 0) {
 					cglob.push(r);
@@ -237,15 +247,24 @@
 	const blockUnknown = OPT.blockUnknown === true;
 	const site = mine('site');
 	let accepted = [0];
+	// services are the vendor IDs granted one by one ("+youtube" words
+	// beside the categories): their loads pass whatever their category.
+	let services = [];
 	const setAccepted = (s) => {
 		const acc = [0];
+		const svc = [];
 		for (const w of String(s || '').split(/\s+/)) {
+			if (w.length > 1 && w[0] === '+') {
+				svc.push(w.slice(1));
+				continue;
+			}
 			const i = CATS.indexOf(w.toLowerCase());
 			if (i > 0 && acc.indexOf(i) < 0) {
 				acc.push(i);
 			}
 		}
 		accepted = acc;
+		services = svc;
 	};
 	setAccepted(mine('accepted'));
 
@@ -352,7 +371,7 @@
 	// blocks reports whether a verdict keeps its load from the visitor,
 	// logging it in report-only mode (where nothing is held).
 	function blocks(v, what) {
-		if (!v || v.cats.every((c) => accepted.indexOf(c) >= 0)) {
+		if (!v || v.cats.every((c) => accepted.indexOf(c) >= 0) || v.vendor && services.indexOf(v.vendor) >= 0) {
 			return false;
 		}
 		if (reportOnly) {
@@ -378,6 +397,7 @@
 		case 'source':
 			return ['src', 'srcset'];
 		case 'iframe':
+			return ['src', 'srcdoc'];
 		case 'frame':
 		case 'embed':
 		case 'track':
@@ -465,6 +485,16 @@
 			name = String(name).toLowerCase();
 			if (!names || names.indexOf(name) < 0) {
 				return false;
+			}
+			if (name === 'srcdoc') {
+				// The frame's document has no guard: what it would load is
+				// held in its markup (and stays held in that frame).
+				const out = neutralise(value, true);
+				if (out === value) {
+					return false;
+				}
+				call(setAttr, el, 'srcdoc', String(out));
+				return true;
 			}
 			const v = judgeValue(el, name, value);
 			if (!blocks(v, '<' + el.localName + ' ' + name + '>')) {
@@ -616,6 +646,7 @@
 	wrapSetter('HTMLSourceElement', 'src', 'src');
 	wrapSetter('HTMLSourceElement', 'srcset', 'srcset');
 	wrapSetter('HTMLIFrameElement', 'src', 'src');
+	wrapSetter('HTMLIFrameElement', 'srcdoc', 'srcdoc');
 	wrapSetter('HTMLFrameElement', 'src', 'src');
 	wrapSetter('HTMLEmbedElement', 'src', 'src');
 	wrapSetter('HTMLObjectElement', 'data', 'data');
@@ -729,6 +760,15 @@
 			} catch (e) {
 				// leave it
 			}
+		}
+		for (const proto of [EP, window.ShadowRoot && ShadowRoot.prototype]) {
+			wrapMethod(proto, 'setHTMLUnsafe', (orig) => function (markup) {
+				const args = Array.prototype.slice.call(arguments);
+				if (args.length > 0) {
+					args[0] = neutralise(markup, false);
+				}
+				return orig.apply(this, args);
+			});
 		}
 		wrapMethod(EP, 'insertAdjacentHTML', (orig) => function (where, markup) {
 			const args = Array.prototype.slice.call(arguments);
@@ -922,7 +962,7 @@
 
 	// ---- The parser and everything else: a MutationObserver --------------
 
-	const ATTRS = ['src', 'srcset', 'href', 'data', 'poster', 'imagesrcset', 'type', 'rel'];
+	const ATTRS = ['src', 'srcset', 'href', 'data', 'poster', 'imagesrcset', 'srcdoc', 'type', 'rel'];
 	try {
 		new MutationObserver((records) => {
 			// The parser reports every node it inserts; by the time this
@@ -978,7 +1018,7 @@
 	// ---- Decisions made in this page view ---------------------------------
 
 	const allowedNow = (el) => String(call(getAttr, el, P + 'category') || '').split(/\s+/).filter(Boolean)
-		.every((c) => accepted.indexOf(CATS.indexOf(c)) >= 0);
+		.every((c) => accepted.indexOf(CATS.indexOf(c)) >= 0) || services.indexOf(call(getAttr, el, P + 'vendor') || '') >= 0;
 
 	// restore brings back in place what a held element was to load. A
 	// script whose src is set again while connected runs, with the

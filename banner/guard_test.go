@@ -340,7 +340,7 @@ func buildMatcherQuery(t *testing.T, table []byte) matcherQuery {
 	for _, run := range tab.U {
 		var ps string
 		_ = json.Unmarshal(run[1], &ps)
-		for _, p := range strings.Split(ps, " ") {
+		for _, p := range unfront(ps) {
 			host, path, _ := strings.Cut(p, "/")
 			if strings.Contains(p, "/") {
 				path = "/" + path
@@ -429,7 +429,7 @@ func buildMatcherQuery(t *testing.T, table []byte) matcherQuery {
 	for _, run := range tab.K {
 		var cs string
 		_ = json.Unmarshal(run[2], &cs)
-		for _, c := range strings.Split(cs, " ") {
+		for _, c := range unfront(cs) {
 			for _, f := range []string{"", "x", "_abc_", "*"} {
 				n := strings.ReplaceAll(c, "*", f)
 				q.Cookies = append(q.Cookies, n, n+"x", "x"+n, strings.ToUpper(n))
@@ -439,4 +439,15 @@ func buildMatcherQuery(t *testing.T, table []byte) matcherQuery {
 	}
 	q.Cookies = append(q.Cookies, `it's\here`, "caf\u00e9_1", "", " ", "consentgate", "_ga", "_ga_", "_fbp", "a=b", "__Host-csrf", "wordpress_logged_in_abc")
 	return q
+}
+
+// unfront reads a front-coded run of the table (see rules.GuardTable).
+func unfront(s string) []string {
+	var out []string
+	prev := ""
+	for _, e := range strings.Split(s, " ") {
+		prev = prev[:int(e[0]-'0')] + e[1:]
+		out = append(out, prev)
+	}
+	return out
 }

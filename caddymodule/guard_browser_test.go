@@ -109,6 +109,12 @@ const guardContainer = `(function () {
 	at.value = 'https://www.facebook.com/tr?via=attr';
 	ia.setAttributeNode(at);
 	b.appendChild(ia);
+	var sd = d.createElement('iframe');
+	sd.srcdoc = '<p>frame</p><img src="https://www.facebook.com/tr?via=srcdoc">';
+	b.appendChild(sd);
+	var hu = d.createElement('div');
+	hu.setHTMLUnsafe('<img src="https://www.facebook.com/tr?via=setHTMLUnsafe">');
+	b.appendChild(hu);
 	try { navigator.sendBeacon('https://www.facebook.com/tr/?via=beacon', 'x'); } catch (err) {}
 	fetch('https://www.facebook.com/tr/?via=fetch', {mode: 'no-cors'}).catch(function () {});
 	var xh = new XMLHttpRequest();
@@ -357,7 +363,7 @@ func TestGuardInABrowser(t *testing.T) {
 		"www.facebook.com/plugins/embed", "www.facebook.com/plugins/object",
 		"connect.facebook.net/link-preload.js", "connect.facebook.net/link-modulepreload.js", "connect.facebook.net/link-stylesheet.js",
 		"px.ads.linkedin.com/collect?via=imagesrcset", "bat.bing.com/action/0?via=input", "www.facebook.com/tr?via=setAttribute",
-		"www.facebook.com/tr?via=fragment", "www.facebook.com/tr?via=attr", "www.facebook.com/tr?id=1&ev=PageView&via=plugin",
+		"www.facebook.com/tr?via=fragment", "www.facebook.com/tr?via=attr", "www.facebook.com/tr?via=setHTMLUnsafe", "www.facebook.com/tr?id=1&ev=PageView&via=plugin",
 		"bat.bing.com/bat.js?via=write", "www.facebook.com/tr?via=write",
 		"www.facebook.com/tr/?via=beacon-after", "www.facebook.com/tr/?via=fetch-after", "www.facebook.com/tr/?via=xhr-after",
 		"connect.facebook.net/ws?via=after", "connect.facebook.net/es?via=after",

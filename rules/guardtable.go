@@ -18,14 +18,17 @@ import (
 //
 //	{"v":["google-analytics","",…],   vendor IDs
 //	 "c":"13…",                        each vendor's category, one digit (Category)
-//	 "u":[[0,"*.google-analytics.com www.googletagmanager.com/gtag/js"],…],
-//	 "k":[[0,1,"_ga _ga_*"],…]}
+//	 "u":[[0,"0*.google-analytics.com 0www.googletagmanager.com/gtag/js"],…],
+//	 "k":[[0,1,"0_ga 3_*"],…]}
 //
 // "u" holds runs of URL patterns of one vendor (its index in "v"), "k"
 // runs of cookie names of one vendor and one category (a cookie rule may
-// have its own), each run's patterns separated by spaces, which neither
-// holds. A pattern's host is lower case and, when it is not ASCII, in its
-// IDNA (punycode) form, as a browser's URL parser gives it.
+// have its own). A run's patterns are sorted, separated by spaces (which
+// neither holds) and front-coded: each starts with one character, '0'
+// plus the number of ASCII bytes it shares with the pattern before it,
+// followed by the rest ("*.a.com *.ab.com" is written "0*.a.com 3b.com").
+// A pattern's host is lower case and, when it is not ASCII, in its IDNA
+// (punycode) form, as a browser's URL parser gives it.
 //
 // Vendors written by people (operator and curated rules) keep their IDs,
 // which the guard writes into data-consent-vendor. The catalogue's
@@ -115,10 +118,10 @@ func GuardTable(rs *Ruleset) ([]byte, error) {
 		slices.Sort(r.patterns)
 	}
 	for _, r := range urlRuns {
-		t.URLs = append(t.URLs, []any{r.vendor, strings.Join(r.patterns, " ")})
+		t.URLs = append(t.URLs, []any{r.vendor, frontCode(r.patterns)})
 	}
 	for _, r := range cookieRuns {
-		t.Cookies = append(t.Cookies, []any{r.vendor, r.category, strings.Join(r.patterns, " ")})
+		t.Cookies = append(t.Cookies, []any{r.vendor, r.category, frontCode(r.patterns)})
 	}
 	t.Categories = cats.String()
 	out, err := json.Marshal(t)
@@ -133,6 +136,31 @@ type guardTable struct {
 	Categories string   `json:"c"`
 	URLs       [][]any  `json:"u"`
 	Cookies    [][]any  `json:"k"`
+}
+
+// maxShared is the longest shared beginning front coding writes, so the
+// count stays one character ('0' to 'Z').
+const maxShared = 42
+
+// frontCode joins sorted patterns with spaces, each written as the number
+// of ASCII bytes it shares with the one before ('0'+n) and the rest.
+// Sharing stops at the first non-ASCII byte, so no character is split.
+func frontCode(ps []string) string {
+	var b strings.Builder
+	prev := ""
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		n := 0
+		for n < len(prev) && n < len(p) && n < maxShared && prev[n] == p[n] && p[n] < 0x80 {
+			n++
+		}
+		b.WriteByte(byte('0' + n))
+		b.WriteString(p[n:])
+		prev = p
+	}
+	return b.String()
 }
 
 // guardRun is a run of patterns of one vendor (and, for cookies, one

@@ -78,13 +78,29 @@ func TestGuardTableKeepsOrder(t *testing.T) {
 	}
 	// x.com/a (a) must stay before *.x.com (b); z.com may join no run of
 	// another vendor, so runs: a, b, a2.
-	if got := len(tab.U); got != 3 || tab.U[0][1] != "x.com/a" || tab.U[1][1] != "*.x.com y.com" {
+	if got := len(tab.U); got != 3 || tab.U[0][1] != "0x.com/a" || tab.U[1][1] != "0*.x.com 0y.com" {
 		t.Errorf("URL runs %v", tab.U)
 	}
 	// k_1 is hidden by k_* before it.
 	for _, run := range tab.K {
 		if strings.Contains(run[2].(string), "k_1") {
 			t.Errorf("the hidden cookie rule k_1 is in the table: %v", tab.K)
+		}
+	}
+}
+
+func TestFrontCode(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"*.a.com", "*.ab.com", "*.ab.com/x", "b"}, "0*.a.com 3b.com 8/x 0b"},
+		{[]string{"caf\u00e9_1", "caf\u00e9_2"}, "0caf\u00e9_1 3\u00e9_2"},
+		{[]string{strings.Repeat("a", 50), strings.Repeat("a", 51)}, "0" + strings.Repeat("a", 50) + " Z" + strings.Repeat("a", 9)},
+	}
+	for _, tt := range tests {
+		if got := frontCode(tt.in); got != tt.want {
+			t.Errorf("frontCode(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
