@@ -86,6 +86,11 @@ var attackPages = []attackPage{
 	page4("WP Rocket delayed script", `<script type="rocketlazyloadscript" data-rocket-src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`+delayLoader),
 	page4("LiteSpeed delayed script", `<script type="litespeed/javascript" data-src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`+delayLoader),
 	page4("Rocket Loader script", `<script type="8f3a2c1b7d8e9f0a1b2c3d4e-text/javascript" src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`+delayLoader),
+	// Class 3: foreign content.
+	page4("svg style hides a breakout img", `<svg><style><img src="https://www.facebook.com/tr?id=1"></style></svg>`),
+	page4("svg script href", `<svg><script href="https://www.googletagmanager.com/gtag/js?id=G-1"></script></svg>`),
+	page4("svg image href", `<svg><image href="https://www.facebook.com/tr?id=1" width="1" height="1"/></svg>`),
+	page4("svg script text", `<svg><script>window.fbq=function(){};f&#98;q('init','1')</script></svg>`),
 	page4("meta refresh", `<meta http-equiv="refresh" content="0;url=https://www.facebook.com/tr?id=1">`),
 }
 

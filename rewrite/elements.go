@@ -169,6 +169,9 @@ func rawTextName(name []byte) string {
 // needsAttrs reports whether the handling of a start tag of kind reads its
 // attributes, so the lexer records them only then.
 func (r *Rewriter) needsAttrs(kind tagKind) bool {
+	if r.inForeign() {
+		return true
+	}
 	switch kind {
 	case kScript:
 		return true
@@ -189,6 +192,19 @@ func (r *Rewriter) startTag(b []byte, t *tag) int {
 		r.insertHeadStart()
 	}
 	if r.page.Declaration != nil && kind == kOther && r.fillDeclaration(b, t) {
+		return t.end
+	}
+	if r.inForeign() {
+		if end, handled := r.foreignStart(b, t); handled {
+			return end
+		}
+		kind = kindOf(name) // broke out: an HTML element after all
+		if r.needsAttrs(kind) {
+			lexTag(b, t.start, t, true)
+		}
+	}
+	if equalFold(name, "svg") || equalFold(name, "math") {
+		r.pushForeign(b, t, len(name) == 4)
 		return t.end
 	}
 	switch kind {
@@ -272,6 +288,9 @@ func (r *Rewriter) styleAttr(b []byte, t *tag) {
 
 // endTag acts on a lexed end tag and returns where scanning goes on.
 func (r *Rewriter) endTag(b []byte, t *tag) int {
+	if len(r.foreign) > 0 {
+		r.foreignEnd(b, t)
+	}
 	if r.dropEndTag {
 		r.dropEndTag = false
 		r.emitTo(b, t.start)

@@ -74,21 +74,41 @@ const maxAttrs = 1024
 func interestingAttr(name []byte) bool {
 	switch len(name) {
 	case 2:
-		return equalFold(name, "as")
+		if equalFold(name, "as") {
+			return true
+		}
 	case 3:
-		return equalFold(name, "src") || equalFold(name, "rel")
+		if equalFold(name, "src") || equalFold(name, "rel") {
+			return true
+		}
 	case 4:
-		return equalFold(name, "href") || equalFold(name, "data") || equalFold(name, "type") || equalFold(name, "ping")
+		if equalFold(name, "href") || equalFold(name, "data") || equalFold(name, "type") || equalFold(name, "ping") {
+			return true
+		}
 	case 5:
-		return equalFold(name, "style")
+		if equalFold(name, "style") {
+			return true
+		}
 	case 6:
-		return equalFold(name, "srcset") || equalFold(name, "poster") || equalFold(name, "srcdoc")
+		if equalFold(name, "srcset") || equalFold(name, "poster") || equalFold(name, "srcdoc") {
+			return true
+		}
 	case 7:
-		return equalFold(name, "content")
+		if equalFold(name, "content") {
+			return true
+		}
+	case 8:
+		if equalFold(name, "encoding") {
+			return true
+		}
 	case 10:
-		return equalFold(name, "background") || equalFold(name, "http-equiv")
+		if equalFold(name, "background") || equalFold(name, "http-equiv") || equalFold(name, "xlink:href") {
+			return true
+		}
 	case 11:
-		return equalFold(name, "imagesrcset")
+		if equalFold(name, "imagesrcset") {
+			return true
+		}
 	}
 	if len(name) > len(AttrPrefix) && equalFold(name[:len(AttrPrefix)], AttrPrefix) {
 		return true

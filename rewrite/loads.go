@@ -32,10 +32,11 @@ const (
 	aStyle
 	aSrcdoc
 	aType
+	aXlinkHref
 	numAttrNames = iota
 )
 
-var attrSetNames = [numAttrNames]string{"src", "srcset", "href", "data", "poster", "imagesrcset", "background", "ping", "content", "style", "srcdoc", "type"}
+var attrSetNames = [numAttrNames]string{"src", "srcset", "href", "data", "poster", "imagesrcset", "background", "ping", "content", "style", "srcdoc", "type", "xlink:href"}
 
 // attrBit returns the bit of an attribute name (any case), 0 for others.
 func attrBit(name []byte) attrSet {
@@ -415,12 +416,14 @@ func refreshURL(v []byte) ([]byte, bool) {
 }
 
 // forEachCSSURL calls f with every URL a CSS text may load, until f
-// returns false: url() tokens, and every string (the argument of
-// @import, image-set(), src() and url("...")). Comments are skipped and
-// escapes decoded, as a CSS tokenizer does (CSS Syntax §4). A string
-// that is not a URL matches no rule, so taking every string is safe.
+// returns false: url() tokens, the string of an @import, and the strings
+// in image-set() and src(). Comments are skipped and escapes decoded, as a
+// CSS tokenizer does (CSS Syntax §4).
 func forEachCSSURL(css []byte, f func([]byte) bool) {
 	var buf []byte
+	var name [24]byte
+	importPending := false
+	depth, special := 0, 0 // parenthesis depth; depth inside image-set() or src()
 	for i := 0; i < len(css); {
 		c := css[i]
 		switch {
@@ -432,29 +435,88 @@ func forEachCSSURL(css []byte, f func([]byte) bool) {
 			i += k + 4
 		case c == '"' || c == '\'':
 			buf, i = cssString(css, i, buf[:0])
-			if mayBeURL(buf) && !f(buf) {
+			if (importPending || special > 0) && mayBeURL(buf) && !f(buf) {
 				return
 			}
+			importPending = false
+		case c == '@':
+			var n []byte
+			n, i = cssIdentName(css, i+1, name[:0])
+			importPending = equalFold(n, "import")
+		case c == ';' || c == '{' || c == '}':
+			importPending = false
+			i++
+		case c == '(':
+			depth++
+			i++
+		case c == ')':
+			if special > 0 && depth <= special {
+				special = 0
+			}
+			if depth > 0 {
+				depth--
+			}
+			i++
 		case isCSSNameStart(c) || c == '\\' && i+1 < len(css) && css[i+1] != '\n':
-			var isURL bool
-			isURL, i = cssIdentIsURL(css, i)
-			if i < len(css) && css[i] == '(' && isURL {
+			var n []byte
+			n, i = cssIdentName(css, i, name[:0])
+			if i >= len(css) || css[i] != '(' {
+				continue
+			}
+			if !equalFold(n, "url") {
+				depth++
 				i++
-				for i < len(css) && isCSSSpace(css[i]) {
-					i++
+				if special == 0 && (equalFold(n, "image-set") || equalFold(n, "-webkit-image-set") || equalFold(n, "src")) {
+					special = depth
 				}
-				if i < len(css) && (css[i] == '"' || css[i] == '\'') {
-					continue // url("..."): the string is taken next
+				continue
+			}
+			i++
+			for i < len(css) && isCSSSpace(css[i]) {
+				i++
+			}
+			if i < len(css) && (css[i] == '"' || css[i] == '\'') {
+				depth++
+				if special == 0 {
+					special = depth // url("..."): the string is a URL
 				}
-				buf, i = cssURL(css, i, buf[:0])
-				if !f(buf) {
-					return
-				}
+				continue
+			}
+			buf, i = cssURL(css, i, buf[:0])
+			importPending = false
+			if !f(buf) {
+				return
 			}
 		default:
 			i++
 		}
 	}
+}
+
+// cssIdentName consumes the identifier at css[i] and returns its first
+// cap(dst) bytes, escapes decoded (longer names are cut: none that
+// matters here is that long).
+func cssIdentName(css []byte, i int, dst []byte) ([]byte, int) {
+	var one [8]byte
+	for i < len(css) {
+		c := css[i]
+		switch {
+		case c == '\\' && i+1 < len(css) && css[i+1] != '\n':
+			var dec []byte
+			dec, i = cssEscape(css, i, one[:0])
+			if len(dst)+len(dec) <= cap(dst) {
+				dst = append(dst, dec...)
+			}
+		case isCSSName(c):
+			if len(dst) < cap(dst) {
+				dst = append(dst, c)
+			}
+			i++
+		default:
+			return dst, i
+		}
+	}
+	return dst, i
 }
 
 // mayBeURL reports whether a CSS string could name another host: a font
@@ -511,54 +573,7 @@ func cssEscape(css []byte, i int, dst []byte) ([]byte, int) {
 	return appendRune(dst, r), i
 }
 
-// cssIdentIsURL consumes the identifier at css[i] and reports whether it
-// is "url" (ASCII case-insensitive, escapes decoded), without allocating.
-func cssIdentIsURL(css []byte, i int) (bool, int) {
-	var buf [4]byte
-	n := 0 // identifier code points so far; only the first 4 are kept
-	match := true
-	for i < len(css) {
-		c := css[i]
-		var r rune
-		switch {
-		case c == '\\' && i+1 < len(css) && css[i+1] != '\n':
-			var one [8]byte
-			var dec []byte
-			dec, i = cssEscape(css, i, one[:0])
-			r = rune(dec[0])
-			if len(dec) > 1 {
-				r = 0x80 // not ASCII: no "url"
-			}
-		case isCSSName(c):
-			r = rune(c)
-			i++
-		default:
-			return match && n == 3 && string(buf[:3]) == "url", i
-		}
-		if n < len(buf) && r < 0x80 {
-			buf[n] = lower(byte(r))
-		} else {
-			match = false
-		}
-		n++
-	}
-	return match && n == 3 && string(buf[:3]) == "url", i
-}
 
-func cssIdent(css []byte, i int, dst []byte) ([]byte, int) {
-	for i < len(css) {
-		switch c := css[i]; {
-		case c == '\\' && i+1 < len(css) && css[i+1] != '\n':
-			dst, i = cssEscape(css, i, dst)
-		case isCSSName(c):
-			dst = append(dst, c)
-			i++
-		default:
-			return dst, i
-		}
-	}
-	return dst, i
-}
 
 // cssString decodes the string whose quote is at css[i].
 func cssString(css []byte, i int, dst []byte) ([]byte, int) {

@@ -138,8 +138,11 @@ func TestForEachCSSURL(t *testing.T) {
 		{`a{b:u\72 l(c.png)}`, "c.png"},
 		{`a{b:url(d\29 .png)}`, "d).png"},
 		{`/* url(no.png) */ a{}`, ""},
-		{`a{b:"str\
-ing.png"}`, "string.png"},
+		{`@import "str\
+ing.png";`, "string.png"},
+		{`a{content:"https://www.facebook.com/tr"}`, ""},
+		{`a{b:url( "q.png" )}`, "q.png"},
+		{`@import url("i.css") print; a{c:"no.png"}`, "i.css"},
 		{`a{font-family:"Open Sans"}`, ""},
 		{`a{b:ur/**/l(no.png)}`, ""},
 	} {

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"os"
 	"path/filepath"
 	"strings"
@@ -381,7 +382,7 @@ func stripMoved(attrs []html.Attribute) []html.Attribute {
 		switch {
 		case a.Key == AttrCategory || a.Key == AttrVendor:
 		case strings.HasPrefix(a.Key, AttrPrefix):
-		case attrBit([]byte(a.Key)) != 0:
+		case attrBit([]byte(a.Key)) != 0, a.Key == "data-type", slices.Contains(delayedSrcAttrs, a.Key):
 		default:
 			out = append(out, a)
 		}

@@ -157,6 +157,9 @@ type Rewriter struct {
 	pendTag   int
 	pendFrom  int
 	pendNeed  byte
+	foreign   []foreignFrame // the open <svg> and <math> elements and what is inside
+	eof       bool           // process was called with eof
+	wantMore  bool           // startTag needs more input before it can decide
 	web       *weburl.Page
 	webHost   string
 	pageSite  string // registrable domain of page.Host, computed lazily
@@ -316,6 +319,7 @@ func (r *Rewriter) skipTo(j int) { r.emitted = j }
 // process scans b from r.pos and returns how many bytes of b are done: the
 // rest must be kept for the next call. With eof, everything is done.
 func (r *Rewriter) process(b []byte, eof bool) int {
+	r.eof = eof
 	p := r.pos
 	defer func() { r.pos = p }()
 	incomplete := func(at int) int {
@@ -365,6 +369,10 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 					lexTag(b, p, &r.t, true)
 				}
 				p = r.startTag(b, &r.t)
+				if r.wantMore {
+					r.wantMore = false
+					return incomplete(p)
+				}
 			case c == '/':
 				if p+2 >= len(b) {
 					return incomplete(p)
@@ -392,6 +400,23 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 				}
 			case c == '!':
 				if p+3 >= len(b) && !eof {
+					return incomplete(p)
+				}
+				if r.inForeign() && (len(b)-p >= 9 || eof) && bytes.HasPrefix(b[p:], []byte("<![CDATA[")) {
+					// In foreign content a CDATA section is text up to "]]>".
+					e := bytes.Index(b[p+9:], []byte("]]>"))
+					switch {
+					case e >= 0:
+						p += 9 + e + 3
+					case eof || len(b)-p > r.maxHold():
+						r.st = stBogus
+						p += 2
+					default:
+						return incomplete(p)
+					}
+					continue
+				}
+				if r.inForeign() && len(b)-p < 9 && !eof && bytes.HasPrefix([]byte("<![CDATA["), b[p:]) {
 					return incomplete(p)
 				}
 				if p+3 < len(b) && b[p+2] == '-' && b[p+3] == '-' {
@@ -528,7 +553,7 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 				p = k
 				r.endContent(b, k)
 			case eof:
-				r.decideStyle(b, min(len(b), limit), false)
+				r.decideStyle(b, min(len(b), limit), len(b) <= limit)
 				r.emitTo(b, len(b))
 				p = len(b)
 				return p
@@ -612,6 +637,10 @@ func (r *Rewriter) decideStyle(b []byte, end int, closed bool) {
 		return
 	}
 	d, marked := r.markedDecision(b, &r.t)
+	if typ, _ := attrValue(b, &r.t, "type", &r.valA); marked && equalFold(bytes.TrimSpace(typ), InertType) {
+		r.emitTo(b, end) // made inert before (its end was not seen then)
+		return
+	}
 	if !marked {
 		var v *rules.Vendor
 		forEachCSSURL(b[r.holdBody:end], func(u []byte) bool {
