@@ -573,8 +573,6 @@ func cssEscape(css []byte, i int, dst []byte) ([]byte, int) {
 	return appendRune(dst, r), i
 }
 
-
-
 // cssString decodes the string whose quote is at css[i].
 func cssString(css []byte, i int, dst []byte) ([]byte, int) {
 	q := css[i]

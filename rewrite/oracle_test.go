@@ -3,9 +3,9 @@ package rewrite
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
