@@ -87,6 +87,9 @@ type State struct {
 	Decided bool
 	// Accepted holds what the visitor accepted (necessary always).
 	Accepted rules.Set
+	// Services holds the services (vendor IDs) the visitor accepted one
+	// by one, sorted: the runtime guard lets their loads pass.
+	Services []string
 	// GPC says the request carried Sec-GPC: 1.
 	GPC bool
 	// PolicyChanged says an old decision exists under another policy
@@ -311,6 +314,7 @@ func scriptTexts(full map[string]string) (string, error) {
 	m := map[string]string{
 		KeyEmbedNotice: full[KeyEmbedNotice],
 		KeyEmbedLoad:   full[KeyEmbedLoad],
+		KeyEmbedAlways: full[KeyEmbedAlways],
 		KeyError:       full[KeyError],
 	}
 	for _, c := range rules.AllCategories {

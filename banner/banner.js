@@ -46,6 +46,10 @@
 	const vendors = parse(data('vendors'));
 	const offered = words(data('offered'));
 	let accepted = words(data('accepted'));
+	// The services (vendor IDs) granted one by one: lastingly (the
+	// cookie's, and an embed's Always allow) or for this page view (an
+	// embed's Load content).
+	const services = words(data('services'));
 	if (!has(accepted, 'necessary')) {
 		accepted.push('necessary');
 	}
@@ -85,7 +89,11 @@
 		return cs.length ? cs : ['unclassified'];
 	}
 
-	const allowed = (el, acc) => categoriesOf(el).every((c) => has(acc, c));
+	const vendorOf = (el) => el.getAttribute(P + 'vendor') || '';
+	// An element is allowed when all its categories are accepted, or its
+	// service is granted one by one.
+	const allowed = (el, acc) => categoriesOf(el).every((c) => has(acc, c)) ||
+		vendorOf(el) !== '' && has(services, vendorOf(el));
 
 	// Restoring never creates what the page did not have: a restored URL
 	// is http(s) or relative (resolved as the browser will resolve it, so
@@ -319,16 +327,24 @@
 		const p = document.createElement('p');
 		p.textContent = fill(fill(texts.embed_notice, 'vendor', vendor), 'category', category);
 		box.appendChild(p);
-		if (missing.every((c) => has(offered, c))) {
+		const button = (text, body) => {
 			const b = document.createElement('button');
 			b.type = 'button';
 			b.className = 'cg-btn';
-			b.textContent = texts.embed_load || 'Load';
-			b.addEventListener('click', () => {
-				const want = accepted.concat(missing).filter((c, i, all) => c !== 'necessary' && all.indexOf(c) === i);
-				decide({action: 'save', categories: want}, box);
-			});
+			b.textContent = text;
+			b.addEventListener('click', () => decide(body, box));
 			box.appendChild(b);
+		};
+		if (id && missing.every((c) => has(offered, c))) {
+			// Exactly this service: for this page view, or for good.
+			button(texts.embed_load || 'Load', {action: 'embed', vendor: id});
+			button(fill(texts.embed_always || 'Always allow {vendor}', 'vendor', vendor), {action: 'embed', vendor: id, always: true});
+		} else if (missing.every((c) => has(offered, c))) {
+			// No service is named (an unknown third party): its categories.
+			button(texts.embed_load || 'Load', {
+				action: 'save',
+				categories: accepted.concat(missing).filter((c, i, all) => c !== 'necessary' && all.indexOf(c) === i),
+			});
 		}
 		boxes.set(el, {
 			box: box,
@@ -416,10 +432,35 @@
 				acc.push(c);
 			}
 		}
-		const withdrawn = useWithdrawn && Array.isArray(res.withdrawn) && res.withdrawn.length > 0;
+		const strings = (v) => Array.isArray(v) ? v.filter((s) => typeof s === 'string' && s !== '') : [];
+		const granted = strings(res.services).concat(strings([res.embed]));
+		const grant = () => {
+			for (const s of granted) {
+				if (!has(services, s)) {
+					services.push(s);
+				}
+			}
+		};
+		// The runtime guard (guard.js) follows: categories, and the
+		// services granted one by one as "+id".
+		const tell = (cats) => root.dispatchEvent(new CustomEvent('consentgate:consent',
+			{detail: cats.concat(services.map((s) => '+' + s)).join(' ')}));
+		if (res.decided !== true) {
+			// An embed loaded for this page view before any decision.
+			grant();
+			tell(accepted);
+			hideErrors();
+			restore();
+			return;
+		}
+		const withdrawn = useWithdrawn && (Array.isArray(res.withdrawn) && res.withdrawn.length > 0 ||
+			strings(res.withdrawn_services).length > 0);
 		// The runtime guard (guard.js) follows every decision: tighter at
 		// once on a withdrawal, and it restores what it held.
-		root.dispatchEvent(new CustomEvent('consentgate:consent', {detail: acc.join(' ')}));
+		if (!withdrawn) {
+			grant();
+		}
+		tell(acc);
 		if (withdrawn || accepted.some((c) => !has(acc, c))) {
 			// Scripts that ran cannot be stopped: start afresh.
 			location.reload();
@@ -470,7 +511,8 @@
 		}
 		busy = false;
 		root.removeAttribute('aria-busy');
-		if (!res || res.decided !== true || !res.categories || typeof res.categories !== 'object') {
+		if (!res || res.decided !== true && !(body.action === 'embed' && res.embed === body.vendor) ||
+			!res.categories || typeof res.categories !== 'object') {
 			showError(where);
 			return;
 		}

@@ -110,6 +110,11 @@ func (b *Banner) appendGuardTag(dst []byte, name string, s State) []byte {
 	dst = escapeAttr(dst, b.cfg.Prefix+name)
 	dst = append(dst, `" data-cg-accepted="`...)
 	dst = append(dst, s.Accepted.With(rules.Necessary).String()...)
+	for _, id := range s.Services {
+		// "+id": a service accepted one by one (IDs are [a-z0-9._-]).
+		dst = append(dst, " +"...)
+		dst = escapeAttr(dst, id)
+	}
 	dst = append(dst, '"')
 	if s.Site != "" && b.cfg.Guard.BlockUnknown {
 		dst = append(dst, ` data-cg-site="`...)
@@ -128,7 +133,7 @@ func (b *Banner) Guard(s State) []byte {
 	if b.cfg.Guard == nil {
 		return nil
 	}
-	if s.Nonce == "" && (s.Site == "" || !b.cfg.Guard.BlockUnknown) {
+	if s.Nonce == "" && len(s.Services) == 0 && (s.Site == "" || !b.cfg.Guard.BlockUnknown) {
 		return b.guardTags[s.Accepted&rules.AllSet]
 	}
 	return b.appendGuardTag(nil, b.guardName, s)

@@ -59,8 +59,12 @@ const (
 	// script replaces {vendor} by the vendor's name and {category} by the
 	// category's name.
 	KeyEmbedNotice = "embed_notice"
-	// KeyEmbedLoad is the placeholder's button, which accepts the embed's
-	// category and loads it.
+	// KeyEmbedAlways is the placeholder's second button, which allows the
+	// embed's service ({vendor}) for good: on every page, until the
+	// visitor takes it back in the settings.
+	KeyEmbedAlways = "embed_always"
+	// KeyEmbedLoad is the placeholder's button, which loads the embed in
+	// this page view, granting its service and nothing else.
 	KeyEmbedLoad = "embed_load"
 	// KeyPolicyChanged is shown when the visitor is asked again because
 	// the policy version changed. Config.PolicyChange replaces the
@@ -87,7 +91,7 @@ func purposeKey(c rules.Category) string { return "purpose_" + c.String() }
 var commonKeys = []string{
 	KeyController, KeyTitle, KeyIntro, KeyAnd, KeyPolicyLink, KeyAcceptAll, KeyRejectAll,
 	KeySettings, KeySave, KeyClose, KeyCookieSettings, KeySettingsTitle,
-	KeySettingsIntro, KeyAlwaysOn, KeyGPCNotice, KeyEmbedNotice, KeyEmbedLoad,
+	KeySettingsIntro, KeyAlwaysOn, KeyGPCNotice, KeyEmbedNotice, KeyEmbedLoad, KeyEmbedAlways,
 	KeyPolicyChanged, KeyError,
 }
 
@@ -149,6 +153,7 @@ var builtinTexts = map[string]map[string]string{
 		KeyGPCNotice:           "Uw browser stuurt een Global Privacy Control-signaal: marketing blijft uit, tenzij u het zelf aanzet.",
 		KeyEmbedNotice:         "Deze inhoud wordt aangeboden door {vendor}. Als u deze laadt, worden gegevens met hen gedeeld ({category}).",
 		KeyEmbedLoad:           "Inhoud laden",
+		KeyEmbedAlways:         "{vendor} altijd toestaan",
 		KeyPolicyChanged:       "Ons cookiebeleid is gewijzigd sinds uw vorige keuze. Wilt u opnieuw kiezen?",
 		KeyError:               "Uw keuze kon niet worden opgeslagen. Probeer het opnieuw.",
 
@@ -185,6 +190,7 @@ var builtinTexts = map[string]map[string]string{
 		KeyGPCNotice:           "Your browser sends a Global Privacy Control signal: marketing stays off unless you switch it on.",
 		KeyEmbedNotice:         "This content is hosted by {vendor}. Loading it shares data with them ({category}).",
 		KeyEmbedLoad:           "Load content",
+		KeyEmbedAlways:         "Always allow {vendor}",
 		KeyPolicyChanged:       "Our cookie policy has changed since your last choice. Please choose again.",
 		KeyError:               "Your choice could not be saved. Please try again.",
 

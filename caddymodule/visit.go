@@ -147,6 +147,7 @@ func (v *visit) page(h *Handler, r *http.Request, buf *[]byte) rewrite.Page {
 		Lang:          v.lang,
 		Decided:       v.decision != nil,
 		Accepted:      v.accepted,
+		Services:      v.services,
 		GPC:           v.gpc,
 		PolicyChanged: v.previous != nil,
 		ReturnPath:    r.URL.RequestURI(),
