@@ -258,7 +258,7 @@ func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
 		return h.writeState(w, r, http.StatusOK, v.decision, v.accepted, extra, v.gpc)
 	}
 	http.SetCookie(w, h.consentCookie(r, value, codec.LifetimeOf(d)))
-	h.expireRefused(w, r, accepted)
+	h.expireRefused(w, r, accepted, d.Services)
 	if form {
 		http.Redirect(w, r, safeReturn(req.Page), http.StatusSeeOther)
 		return nil
@@ -267,15 +267,16 @@ func (h *Handler) recordDecision(w http.ResponseWriter, r *http.Request) error {
 }
 
 // expireRefused deletes from the browser every cookie it sent of a category
-// the decision does not accept, HttpOnly ones included: after a withdrawal
-// _ga and friends really disappear. In report-only mode nothing is deleted.
-func (h *Handler) expireRefused(w http.ResponseWriter, r *http.Request, accepted rules.Set) {
+// the decision does not accept (and whose vendor is not a service accepted
+// one by one), HttpOnly ones included: after a withdrawal _ga and friends
+// really disappear. In report-only mode nothing is deleted.
+func (h *Handler) expireRefused(w http.ResponseWriter, r *http.Request, accepted rules.Set, services []string) {
 	if h.ReportOnly {
 		return
 	}
 	var names []string
 	for _, name := range cookies.RequestCookieNames(r.Header["Cookie"]) {
-		if name != h.CookieName && !accepted.Has(cookies.Category(h.ruleset, name)) {
+		if ok, _ := cookies.Allowed(h.ruleset, name, accepted, services); name != h.CookieName && !ok {
 			names = append(names, name)
 		}
 	}

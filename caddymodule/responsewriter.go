@@ -438,7 +438,7 @@ func (w *responseWriter) filterCookies() {
 	for _, v := range sets {
 		w.h.seen.ObserveSetCookie(v)
 	}
-	kept, removed := cookies.FilterSetCookie(sets, w.h.ruleset, w.v.accepted)
+	kept, removed := cookies.FilterSetCookie(sets, w.h.ruleset, w.v.accepted, w.v.services...)
 	for _, rm := range removed {
 		w.h.cookieRemoved(rm, "response")
 	}

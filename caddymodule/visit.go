@@ -257,7 +257,7 @@ func (h *Handler) stripRequestCookies(r *http.Request, v *visit) {
 	var kept []string
 	changed := false
 	for _, c := range hdrs {
-		out, removed := cookies.FilterCookieHeader(c, h.ruleset, v.accepted)
+		out, removed := cookies.FilterCookieHeader(c, h.ruleset, v.accepted, v.services...)
 		for _, rm := range removed {
 			h.cookieRemoved(rm, "request")
 		}

@@ -34,6 +34,21 @@ func Category(rs *rules.Ruleset, name string) rules.Category {
 	return rules.Unclassified
 }
 
+// Allowed reports whether the cookie called name may be set and sent, and
+// its category: its category is accepted, or its rule's vendor is among
+// services, the services (vendor IDs) the visitor accepted one by one.
+func Allowed(rs *rules.Ruleset, name string, accepted rules.Set, services []string) (bool, rules.Category) {
+	accepted = accepted.With(rules.Necessary)
+	c := rs.MatchCookie(name)
+	if c == nil {
+		return accepted.Has(rules.Unclassified), rules.Unclassified
+	}
+	if accepted.Has(c.Category()) {
+		return true, c.Category()
+	}
+	return c.Vendor != nil && slices.Contains(services, c.Vendor.ID), c.Category()
+}
+
 // SetCookieName returns the name of the cookie a Set-Cookie value sets, as
 // browsers read it: the text before the first '=' of the first ';'-separated
 // pair, trimmed; a pair without '=' is a cookie with an empty name.
@@ -50,13 +65,13 @@ func SetCookieName(v string) string {
 }
 
 // FilterSetCookie returns the Set-Cookie values whose cookies the visitor
-// accepted, in order and unchanged (attributes included), and the cookies
-// removed.
-func FilterSetCookie(values []string, rs *rules.Ruleset, accepted rules.Set) (kept []string, removed []Removed) {
+// accepted (by category, or by the services accepted one by one), in
+// order and unchanged (attributes included), and the cookies removed.
+func FilterSetCookie(values []string, rs *rules.Ruleset, accepted rules.Set, services ...string) (kept []string, removed []Removed) {
 	accepted = accepted.With(rules.Necessary)
 	for _, v := range values {
 		name := SetCookieName(v)
-		if c := Category(rs, name); !accepted.Has(c) {
+		if ok, c := Allowed(rs, name, accepted, services); !ok {
 			removed = append(removed, Removed{Name: name, Category: c})
 			continue
 		}
@@ -66,10 +81,11 @@ func FilterSetCookie(values []string, rs *rules.Ruleset, accepted rules.Set) (ke
 }
 
 // FilterCookieHeader returns a Cookie request header without the cookies of
-// categories the visitor has not accepted, so the upstream cannot read
-// tracker IDs the visitor refused, and the cookies removed. Pairs that
-// pass keep their bytes.
-func FilterCookieHeader(value string, rs *rules.Ruleset, accepted rules.Set) (string, []Removed) {
+// categories the visitor has not accepted (unless their vendor is among the
+// services accepted one by one), so the upstream cannot read tracker IDs
+// the visitor refused, and the cookies removed. Pairs that pass keep their
+// bytes.
+func FilterCookieHeader(value string, rs *rules.Ruleset, accepted rules.Set, services ...string) (string, []Removed) {
 	accepted = accepted.With(rules.Necessary)
 	var kept []string
 	var removed []Removed
@@ -83,7 +99,7 @@ func FilterCookieHeader(value string, rs *rules.Ruleset, accepted rules.Set) (st
 			name = ""
 		}
 		name = strings.TrimSpace(name)
-		if c := Category(rs, name); !accepted.Has(c) {
+		if ok, c := Allowed(rs, name, accepted, services); !ok {
 			removed = append(removed, Removed{Name: name, Category: c})
 			continue
 		}
