@@ -30,6 +30,9 @@ type rawCase struct {
 	status  string   // "200 OK" unless set
 	headers []string // "Name: value" lines
 	chunks  []string // body pieces, sent chunked with a pause between
+	pre     string   // raw bytes before the response (an informational one)
+	raw     bool     // the chunks are the raw body: no chunked framing
+	upgrade bool     // a 101: the connection then stays open, echoing nothing
 }
 
 func startRawUpstream(t *testing.T) *rawUpstream {
@@ -79,9 +82,22 @@ func (u *rawUpstream) serve(c net.Conn) {
 			status = "200 OK"
 		}
 		var head strings.Builder
+		head.WriteString(rc.pre)
 		fmt.Fprintf(&head, "HTTP/1.1 %s\r\n", status)
 		for _, h := range rc.headers {
 			head.WriteString(h + "\r\n")
+		}
+		switch {
+		case rc.upgrade:
+			head.WriteString("\r\n")
+			_, _ = c.Write([]byte(head.String()))
+			time.Sleep(500 * time.Millisecond)
+			return
+		case rc.raw:
+			body := strings.Join(rc.chunks, "")
+			fmt.Fprintf(&head, "Content-Length: %d\r\n\r\n%s", len(body), body)
+			_, _ = c.Write([]byte(head.String()))
+			continue
 		}
 		head.WriteString("Transfer-Encoding: chunked\r\n\r\n")
 		if _, err := c.Write([]byte(head.String())); err != nil {

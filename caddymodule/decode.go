@@ -18,8 +18,8 @@ import (
 // the gateway decodes them to rewrite the page (and Caddy's encode handler,
 // when configured, compresses the result for the client).
 var decodableEncodings = map[string]func(io.Reader) (io.Reader, error){
-	"gzip":   func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) },
-	"x-gzip": func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) },
+	"gzip":   newGzipReader,
+	"x-gzip": newGzipReader,
 	"br":     func(r io.Reader) (io.Reader, error) { return brotli.NewReader(r), nil },
 	"zstd": func(r io.Reader) (io.Reader, error) {
 		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(8<<20))
@@ -29,6 +29,18 @@ var decodableEncodings = map[string]func(io.Reader) (io.Reader, error){
 		return d.IOReadCloser(), nil
 	},
 	"deflate": newDeflateReader,
+}
+
+// newGzipReader reads the first gzip member only, as Chromium does: what
+// follows its trailer (another member, or garbage) is ignored, not an
+// error and not part of the page.
+func newGzipReader(r io.Reader) (io.Reader, error) {
+	z, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	z.Multistream(false)
+	return z, nil
 }
 
 // newDeflateReader reads "deflate" as RFC 9110 defines it (zlib), and, as

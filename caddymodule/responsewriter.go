@@ -56,9 +56,12 @@ func (w *responseWriter) WriteHeader(status int) {
 		return
 	}
 	if status >= 100 && status <= 199 {
-		// Informational responses (103 Early Hints) go out at once; their
-		// Link headers must not reveal the visitor to trackers either.
+		// Informational responses (103 Early Hints, 101 Switching
+		// Protocols) go out at once; their Link headers must not reveal
+		// the visitor to trackers, nor their Set-Cookie headers set a
+		// tracker's cookie.
 		w.filterLinks()
+		w.filterCookies()
 		w.ResponseWriter.WriteHeader(status)
 		return
 	}
@@ -330,8 +333,15 @@ func (w *responseWriter) decide() {
 		return
 	}
 	if w.status == http.StatusPartialContent {
-		w.ResponseWriter.WriteHeader(w.status)
-		return
+		if w.r.Header.Get("Range") != "" {
+			w.ResponseWriter.WriteHeader(w.status)
+			return
+		}
+		// Part of a page to a request the gateway sent without Range
+		// (it drops Range for pages): a browser renders what came as the
+		// page, so it is rewritten, whole, as a 200.
+		w.status = http.StatusOK
+		h.Del("Content-Range")
 	}
 
 	enc := contentCoding(h)
