@@ -227,9 +227,9 @@ func (s *guardRecorder) take() []string {
 }
 
 type guardRig struct {
-	base, reportOnly string
-	trackers         *guardRecorder
-	browser          context.Context
+	base, reportOnly, blockUnknown string
+	trackers                       *guardRecorder
+	browser                        context.Context
 }
 
 const guardPage = `<!DOCTYPE html>
@@ -268,7 +268,7 @@ func newGuardRig(t *testing.T) *guardRig {
 		}
 	}))
 	t.Cleanup(site.Close)
-	gport, rport, tport := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+	gport, rport, tport, bport := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	var names []string
 	for _, h := range guardTrackerHosts {
 		names = append(names, fmt.Sprintf("https://%s:%d", h, tport))
@@ -296,6 +296,17 @@ http://:%[2]d {
 	}
 	reverse_proxy %[4]s
 }
+http://:%[7]d {
+	bind 127.0.0.1
+	cookie_consent {
+		unknown_scripts block
+		rate_limit off
+		proof_log {
+			dir %[3]s
+		}
+	}
+	reverse_proxy %[4]s
+}
 %[5]s {
 	bind 127.0.0.1
 	tls internal
@@ -303,8 +314,8 @@ http://:%[2]d {
 		header_up Host {host}
 	}
 }
-`, gport, rport, filepath.Join(t.TempDir(), "prooflog"), upstream, strings.Join(names, ", "), strings.TrimPrefix(rec.URL, "http://")))
-	for _, p := range []int{gport, rport, tport} {
+`, gport, rport, filepath.Join(t.TempDir(), "prooflog"), upstream, strings.Join(names, ", "), strings.TrimPrefix(rec.URL, "http://"), bport))
+	for _, p := range []int{gport, rport, tport, bport} {
 		testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 	var rules []string
@@ -312,10 +323,11 @@ http://:%[2]d {
 		rules = append(rules, fmt.Sprintf("MAP %s:443 127.0.0.1:%d", h, tport))
 	}
 	return &guardRig{
-		base:       fmt.Sprintf("http://127.0.0.1:%d", gport),
-		reportOnly: fmt.Sprintf("http://127.0.0.1:%d", rport),
-		trackers:   trackers,
-		browser:    browsertest.Start(t, browsertest.Options{HostRules: rules}),
+		base:         fmt.Sprintf("http://127.0.0.1:%d", gport),
+		reportOnly:   fmt.Sprintf("http://127.0.0.1:%d", rport),
+		blockUnknown: fmt.Sprintf("http://127.0.0.1:%d", bport),
+		trackers:     trackers,
+		browser:      browsertest.Start(t, browsertest.Options{HostRules: rules}),
 	}
 }
 
@@ -494,6 +506,29 @@ func TestGuardInABrowser(t *testing.T) {
 		want := "/own.png|https://cdn.unknown.example/lib.js|TypeError|page:boom|false|https://www.facebook.com/tr?via=contract marketing meta-pixel false"
 		if got != want {
 			t.Errorf("got  %s\nwant %s", got, want)
+		}
+		r.trackers.take()
+	})
+
+	t.Run("unknown_scripts block holds unknown third-party scripts, not first-party ones", func(t *testing.T) {
+		tb := browsertest.NewTab(t, r.browser)
+		// The gateway sees the page as 127.0.0.1; a first-party script is
+		// one on the page's own registrable domain.
+		tb.Open(r.blockUnknown + "/")
+		got := evalString(tb, `(function () {
+			var out = [];
+			[location.origin + '/own.js', 'https://cdn.unknown.example/lib.js', 'https://www.facebook.com/tr'].forEach(function (u) {
+				var s = document.createElement('script');
+				s.src = u;
+				out.push(s.getAttribute('data-consent-category') || 'live');
+				var i = document.createElement('img');
+				i.src = u;
+				out.push(i.getAttribute('data-consent-category') || 'live');
+			});
+			return out.join(' ');
+		})()`)
+		if want := "live live unclassified live marketing marketing"; got != want {
+			t.Errorf("got %q, want %q", got, want)
 		}
 		r.trackers.take()
 	})
