@@ -50,10 +50,26 @@ type sigMatcher struct {
 	filter  [1 << 16 / 64]uint64 // anchor pairs, by little-endian value
 	rank    [1 << 16 / 64]uint16 // set bits of filter before each word
 	groups  []uint32             // entries of the k-th set pair: entries[groups[k]:groups[k+1]]
+	around  []byteSets           // of the k-th set pair
 	entries []sigEntry
 	maxLen  int
 	ordered []*signature // in rule order
 }
+
+// byteSets are the bytes that may come right before and right after an
+// anchor pair in the signatures anchored at it (all 256 where a signature
+// starts or ends with the pair): one load each rules out most positions
+// the pair alone lets through.
+type byteSets struct {
+	before, after byteSet
+}
+
+// byteSet is a set of bytes.
+type byteSet [4]uint64
+
+func (b *byteSet) add(c byte)      { b[c>>6] |= 1 << (c & 63) }
+func (b *byteSet) has(c byte) bool { return b[c>>6]&(1<<(c&63)) != 0 }
+func (b *byteSet) fill()           { *b = byteSet{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)} }
 
 // sigEntry is a signature anchored at a pair off bytes into it.
 type sigEntry struct {
@@ -97,12 +113,25 @@ func (m *sigMatcher) build() {
 	m.filter = [len(m.filter)]uint64{}
 	m.entries = m.entries[:0]
 	m.groups = m.groups[:0]
+	m.around = m.around[:0]
 	for i, e := range all {
 		if i == 0 || e.key != all[i-1].key {
 			m.filter[e.key>>6] |= 1 << (e.key & 63)
 			m.groups = append(m.groups, uint32(len(m.entries)))
+			m.around = append(m.around, byteSets{})
 		}
 		m.entries = append(m.entries, e.sigEntry)
+		a := &m.around[len(m.around)-1]
+		if lit := e.sig.lit; e.off > 0 {
+			a.before.add(lit[e.off-1])
+		} else {
+			a.before.fill()
+		}
+		if lit := e.sig.lit; e.off+2 < len(lit) {
+			a.after.add(lit[e.off+2])
+		} else {
+			a.after.fill()
+		}
 	}
 	m.groups = append(m.groups, uint32(len(m.entries)))
 	n := 0
@@ -173,6 +202,9 @@ func (m *sigMatcher) scan(body []byte, from int, found func(*signature)) {
 		w := m.filter[k>>6]
 		bit := uint64(1) << (k & 63)
 		g := int(m.rank[k>>6]) + bits.OnesCount64(w&(bit-1))
+		if a := &m.around[g]; i+2 < len(body) && !a.after.has(body[i+2]) || i > 0 && !a.before.has(body[i-1]) {
+			return
+		}
 		for _, e := range m.entries[m.groups[g]:m.groups[g+1]] {
 			s := e.sig
 			start := i - e.off
@@ -197,13 +229,20 @@ func (m *sigMatcher) scan(body []byte, from int, found func(*signature)) {
 	}
 	i := from
 	// Four positions from each load of eight bytes.
+	f := &m.filter
 	for ; i+8 <= len(body); i += 8 {
 		x := binary.LittleEndian.Uint64(body[i:])
-		for b := 0; b < 4; b++ {
-			k := uint16(x >> (16 * b))
-			if m.filter[k>>6]&(1<<(k&63)) != 0 {
-				check(i+2*b, k)
-			}
+		if k := uint16(x); f[k>>6]&(1<<(k&63)) != 0 {
+			check(i, k)
+		}
+		if k := uint16(x >> 16); f[k>>6]&(1<<(k&63)) != 0 {
+			check(i+2, k)
+		}
+		if k := uint16(x >> 32); f[k>>6]&(1<<(k&63)) != 0 {
+			check(i+4, k)
+		}
+		if k := uint16(x >> 48); f[k>>6]&(1<<(k&63)) != 0 {
+			check(i+6, k)
 		}
 	}
 	for ; i+1 < len(body); i += 2 {
