@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -434,18 +435,42 @@ func crossSite(r *http.Request) string {
 	return "the request does not say which page it comes from (no Origin, Referer or Sec-Fetch-Site)"
 }
 
-// safeReturn turns a form's return field into a same-origin path.
+// safeReturn turns a form's return field into a same-origin path. It is
+// checked after percent-decoding too ("/%2Fevil.com" must not come back
+// as "//evil.com", which is another host), and the result once more as
+// the Location header will carry it.
 func safeReturn(p string) string {
 	u, err := url.Parse(p)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
-		strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n\t") {
+		strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n\t") ||
+		strings.HasPrefix(u.Path, "//") || strings.HasPrefix(u.Path, "/\\") {
 		return "/"
 	}
 	out := u.EscapedPath()
 	if u.RawQuery != "" {
 		out += "?" + u.RawQuery
 	}
+	if back, err := url.Parse(out); err != nil || back.Host != "" || back.Scheme != "" ||
+		strings.HasPrefix(out, "//") || strings.HasPrefix(out, "/\\") {
+		return "/"
+	}
 	return out
+}
+
+// maxRecordedPath bounds the page path a proof record keeps; a longer one
+// is cut (at a character boundary) and marked with "…", so a decision on
+// a page with a very long path is recorded, not refused.
+const maxRecordedPath = 2048
+
+func truncatePath(p string) string {
+	if len(p) <= maxRecordedPath {
+		return p
+	}
+	cut := maxRecordedPath
+	for cut > 0 && !utf8.RuneStart(p[cut]) {
+		cut--
+	}
+	return p[:cut] + "…"
 }
 
 // maskedClient is the client's address masked for the proof log and the
@@ -494,7 +519,7 @@ func pagePath(page string, r *http.Request) string {
 	if err != nil || u.Path == "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
-	return u.Path
+	return truncatePath(u.Path)
 }
 
 // consentCookie is the Set-Cookie of a decision.
