@@ -133,6 +133,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Categories = append(h.Categories, c.String())
 			}
 
+		case "services":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			for _, a := range args {
+				if !consent.ValidServiceID(a) {
+					return d.Errf("services: %q is not a vendor ID (lower case letters, digits, '-', '.' and '_')", a)
+				}
+				h.Services = append(h.Services, a)
+			}
+
 		case "rule", "signature", "necessary", "cookie":
 			r, err := parseRuleLine(d)
 			if err != nil {

@@ -52,7 +52,11 @@ type stateResponse struct {
 	WithdrawnServices []string `json:"withdrawn_services,omitempty"`
 	// Embed is the service an embed decision loads in this page view.
 	Embed string `json:"embed,omitempty"`
-	GPC   bool   `json:"gpc,omitempty"`
+	// SiteServices are the services the site uses, in offered
+	// categories, and whether each is granted: the second layer lists
+	// them under their categories.
+	SiteServices []serviceState `json:"site_services"`
+	GPC          bool           `json:"gpc,omitempty"`
 }
 
 type decisionRequest struct {
@@ -109,6 +113,7 @@ func (h *Handler) writeState(w http.ResponseWriter, r *http.Request, status int,
 	for _, c := range extra.withdrawn.Categories() {
 		resp.Withdrawn = append(resp.Withdrawn, c.String())
 	}
+	resp.SiteServices = h.siteServices.list(h.ruleset, h.offered, accepted, d)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

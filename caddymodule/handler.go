@@ -53,6 +53,12 @@ type Handler struct {
 	// out fall to unclassified. Default: all three.
 	Categories []string `json:"categories,omitempty"`
 
+	// Services names services (vendor IDs of the rules, e.g. youtube) the
+	// site uses, so the second layer lists them under their categories
+	// from the start; the services the rules match on the site's pages
+	// join them as the gateway sees them.
+	Services []string `json:"services,omitempty"`
+
 	// Rules are the site's own rules. They take precedence over RulesFiles
 	// and over the embedded default rules.
 	Rules []Rule `json:"rules,omitempty"`
@@ -186,6 +192,7 @@ type Handler struct {
 	masker        ipmask.Masker
 	sink          prooflog.Sink
 	seen          *cookies.Seen
+	siteServices  *siteServices
 	declaration   *cookies.Declaration
 	declLabels    map[string]cookies.Labels
 	variants      *variantTable
@@ -308,6 +315,10 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 	// The categories a visitor can accept: the enabled optional ones and
 	// unclassified, in banner order.
 	h.offered = h.enabled
+	if err := checkConfiguredServices(h.ruleset, h.offered, h.Services); err != nil {
+		return err
+	}
+	h.siteServices = newSiteServices(h.Services)
 	var optional []rules.Category
 	for _, c := range h.offered.Categories() {
 		if c != rules.Necessary {

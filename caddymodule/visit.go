@@ -180,6 +180,7 @@ type observer struct {
 func (o *observer) Observe(e rewrite.Event) {
 	if e.Vendor != nil {
 		o.h.seen.ObserveVendor(e.Vendor.ID)
+		o.h.siteServices.observe(e.Vendor.ID)
 	}
 	o.h.metrics.element(e)
 	if e.Action == rewrite.UnknownThirdParty {
