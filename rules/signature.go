@@ -41,11 +41,12 @@ func isIdentByte(c byte) bool {
 // It looks at every other position only. Each signature is anchored at two
 // overlapping pairs of its bytes, at offsets j and j+1 (chosen so that both
 // pairs are rare in scripts): wherever the signature occurs, one of the two
-// lies at a position the scan looks at. A bitset of the anchor pairs (8 KB,
-// in the first-level cache) rejects almost every position with one load;
-// at the few positions it lets through, the pair's rank in the bitset
-// indexes the signatures anchored there, with no map lookup, and those are
-// compared in full.
+// lies at a position the scan looks at (four of them per 8-byte load). A
+// bitset of the anchor pairs (8 KB, in the first-level cache) rejects
+// almost every position with one load; at the few positions it lets
+// through, the pair's rank in the bitset indexes what is anchored there,
+// with no map lookup: the bytes that may surround the pair, then the
+// signatures, compared in full.
 type sigMatcher struct {
 	filter  [1 << 16 / 64]uint64 // anchor pairs, by little-endian value
 	rank    [1 << 16 / 64]uint16 // set bits of filter before each word
