@@ -10,7 +10,9 @@
 // Pages (b) and (c) are real: the pages of 100–150 KB from
 // ../shared/corpus/pages (real sites with their original tags), requested
 // in rotation, when that folder is there; else the demo site's home page.
-// -page FILE puts one page of your own in their place.
+// -page FILE puts one page of your own in their place. The 2 MB page (d)
+// is made of the corpus pages' bodies one after another, or else of the
+// demo home page's post list repeated.
 //
 // Each scenario starts fresh processes (so peak RSS is per scenario),
 // alternates plain and gateway runs within each round, and reports the
@@ -62,6 +64,8 @@ const (
 type pageSet struct {
 	what  string // for the label
 	paths []string
+	// The 2 MB page of scenario (d).
+	big, bigPath string
 }
 
 // scenarioList returns the scenarios with pages (b) and (c) from pages.
@@ -70,7 +74,7 @@ func scenarioList(pages pageSet) []scenario {
 		{name: "image", label: "(a) 100 KB image", paths: []string{"/wp-content/uploads/2026/11/hero.png"}},
 		{name: "page", label: "(b) " + pages.what + ", no consent", paths: pages.paths},
 		{name: "accepted", label: "(c) " + pages.what + ", all accepted", paths: pages.paths, cookie: acceptAllCookie},
-		{name: "big", label: "(d) 2 MB page, no consent", paths: []string{"/big.html"}},
+		{name: "big", label: "(d) " + pages.big + ", no consent", paths: []string{pages.bigPath}},
 	}
 }
 
@@ -149,8 +153,64 @@ func run(out io.Writer, work, bin, site string, scenarios []scenario, duration t
 
 // addPages copies the pages of scenarios (b) and (c) into the site: file
 // if given, else the corpus pages of 100–150 KB, else none (the demo
-// home page).
+// home page); and makes the 2 MB page of scenario (d) from the corpus
+// pages, or else uses the demo's (prepareSite wrote it).
 func addPages(site, file, corpus string) (pageSet, error) {
+	set, err := pagesBC(site, file, corpus)
+	if err != nil {
+		return set, err
+	}
+	set.big, set.bigPath = "2 MB demo page", "/big.html"
+	names, _ := filepath.Glob(filepath.Join(corpus, "*.html"))
+	if len(names) > 0 {
+		big, err := corpusPage(names, 2<<20)
+		if err != nil {
+			return set, err
+		}
+		if err := os.WriteFile(filepath.Join(site, "corpus-big.html"), big, 0o644); err != nil {
+			return set, err
+		}
+		set.big, set.bigPath = "2 MB page of corpus pages", "/corpus-big.html"
+	}
+	return set, nil
+}
+
+// corpusPage makes a page of at least n bytes out of real ones: the first
+// page with the contents of the others' bodies (and then again, in turn)
+// added at the end of its body, trackers and all.
+func corpusPage(names []string, n int) ([]byte, error) {
+	var bodies [][]byte
+	var first []byte
+	for i, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			first = data
+		}
+		lower := bytes.ToLower(data)
+		start, end := bytes.Index(lower, []byte("<body")), bytes.LastIndex(lower, []byte("</body"))
+		if start < 0 || end < start {
+			continue
+		}
+		if k := bytes.IndexByte(data[start:end], '>'); k >= 0 {
+			bodies = append(bodies, data[start+k+1:end])
+		}
+	}
+	end := bytes.LastIndex(bytes.ToLower(first), []byte("</body"))
+	if end < 0 || len(bodies) == 0 {
+		return nil, errors.New("the corpus pages have no <body> to repeat")
+	}
+	out := append([]byte(nil), first[:end]...)
+	for i := 0; len(out)+len(first)-end < n; i++ {
+		out = append(out, bodies[i%len(bodies)]...)
+	}
+	return append(out, first[end:]...), nil
+}
+
+// pagesBC copies the pages of scenarios (b) and (c) into the site.
+func pagesBC(site, file, corpus string) (pageSet, error) {
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {

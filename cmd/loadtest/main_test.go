@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,13 @@ func TestAddPages(t *testing.T) {
 				t.Errorf("%s: %d bytes", p, fi.Size())
 			}
 		}
+		big, err := os.ReadFile(filepath.Join(site, strings.TrimPrefix(set.bigPath, "/")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(big) < 2<<20 || len(big) > 3<<20 || !strings.HasPrefix(set.big, "2 MB page of corpus pages") {
+			t.Errorf("2 MB page: %q, %d bytes", set.big, len(big))
+		}
 		t.Logf("%s: %v", set.what, set.paths)
 	})
 	t.Run("no corpus", func(t *testing.T) {
@@ -84,7 +92,7 @@ func TestAddPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(set.paths) != 1 || set.paths[0] != "/" || !strings.HasPrefix(set.what, "demo page") {
+		if len(set.paths) != 1 || set.paths[0] != "/" || !strings.HasPrefix(set.what, "demo page") || set.bigPath != "/big.html" {
 			t.Errorf("without a corpus: %+v", set)
 		}
 	})
@@ -108,6 +116,35 @@ func TestAddPages(t *testing.T) {
 			t.Error("a missing -page file was accepted")
 		}
 	})
+}
+
+func TestCorpusPage(t *testing.T) {
+	dir := t.TempDir()
+	pages := map[string]string{
+		"a.html": "<!doctype html><html><head><title>a</title></head><BODY class=x><p>first</p></BODY></html>\n",
+		"b.html": "<html><body><script src=\"https://www.googletagmanager.com/gtag/js\"></script></body></html>",
+		"c.html": "<p>no body element</p>",
+	}
+	var names []string
+	for name, page := range pages {
+		names = append(names, filepath.Join(dir, name))
+		if err := os.WriteFile(names[len(names)-1], []byte(page), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(names)
+	got, err := corpusPage(names, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(got)
+	if len(got) < 1000 || !strings.HasPrefix(s, "<!doctype html><html><head><title>a</title></head><BODY class=x><p>first</p><p>first</p><script") ||
+		!strings.HasSuffix(s, "</BODY></html>\n") || strings.Contains(s, "no body element") || strings.Count(s, "<body") > 0 {
+		t.Errorf("corpusPage = %q", s)
+	}
+	if _, err := corpusPage(names[2:], 1000); err == nil {
+		t.Error("pages without a body were accepted")
+	}
 }
 
 // TestLoadtestShort runs every scenario once for a second, as CI does:
