@@ -315,6 +315,7 @@ func scriptTexts(full map[string]string) (string, error) {
 		KeyEmbedNotice: full[KeyEmbedNotice],
 		KeyEmbedLoad:   full[KeyEmbedLoad],
 		KeyEmbedAlways: full[KeyEmbedAlways],
+		KeyServicesIn:  full[KeyServicesIn],
 		KeyError:       full[KeyError],
 	}
 	for _, c := range rules.AllCategories {

@@ -468,6 +468,7 @@
 		}
 		const focusWasInside = root.contains(document.activeElement);
 		accepted = acc;
+		renderServices(res.site_services);
 		root.setAttribute('data-cg-decided', 'true');
 		root.setAttribute('data-cg-accepted', acc.join(' '));
 		root.classList.add('cg-decided');
@@ -537,6 +538,11 @@
 		if (action === 'save') {
 			body.categories = Array.from(form.querySelectorAll('input[name=category]:checked:not(:disabled)'))
 				.map((x) => x.value);
+			// Services count one by one where their category is not
+			// accepted whole.
+			body.services = Array.from(form.querySelectorAll('input[name=service]:checked'))
+				.filter((x) => !has(body.categories, x.getAttribute('data-cg-category')))
+				.map((x) => x.value);
 		}
 		decide(body, null);
 	});
@@ -559,10 +565,98 @@
 		}
 	}
 
+	// ---- Services inside categories -------------------------------------
+
+	// renderServices lists, under each category of the settings, the
+	// services the site uses (the endpoint's site_services), each with its
+	// own switch.
+	function renderServices(list) {
+		if (!Array.isArray(list)) {
+			return;
+		}
+		for (const li of Array.from(dlg.querySelectorAll('.cg-cat'))) {
+			const cat = li.querySelector('input[name=category]');
+			if (!cat || cat.disabled) {
+				continue;
+			}
+			const mine = list.filter((s) => s && s.category === cat.value && typeof s.id === 'string' &&
+				/^[a-z0-9._-]+$/.test(s.id) && typeof s.name === 'string');
+			let ul = li.querySelector('.cg-services');
+			if (ul) {
+				ul.remove();
+			}
+			if (!mine.length) {
+				continue;
+			}
+			ul = document.createElement('ul');
+			ul.className = 'cg-services';
+			const name = (li.querySelector('label') || cat).textContent;
+			ul.setAttribute('aria-label', fill(texts.services_in || '{category}', 'category', name));
+			for (const s of mine) {
+				const item = document.createElement('li');
+				item.className = 'cg-service';
+				const box = document.createElement('input');
+				box.type = 'checkbox';
+				box.className = 'cg-check';
+				box.name = 'service';
+				box.value = s.id;
+				box.id = 'cg-svc-' + s.id;
+				box.checked = s.granted === true;
+				box.setAttribute('data-cg-category', cat.value);
+				const label = document.createElement('label');
+				label.className = 'cg-label';
+				label.htmlFor = box.id;
+				label.textContent = s.name;
+				item.appendChild(box);
+				item.appendChild(label);
+				ul.appendChild(item);
+			}
+			li.appendChild(ul);
+		}
+	}
+
+	// The category's switch sets all of its services; switching one of
+	// them off means the category is no longer accepted whole.
+	dlg.addEventListener('change', (e) => {
+		const t = e.target;
+		if (!t || t.type !== 'checkbox') {
+			return;
+		}
+		if (t.name === 'category') {
+			for (const box of Array.from(dlg.querySelectorAll('input[name=service]'))) {
+				if (box.getAttribute('data-cg-category') === t.value) {
+					box.checked = t.checked;
+				}
+			}
+		} else if (t.name === 'service' && !t.checked) {
+			const cat = dlg.querySelector('input[name=category][value="' + t.getAttribute('data-cg-category') + '"]');
+			if (cat && !cat.disabled) {
+				cat.checked = false;
+			}
+		}
+	});
+
+	// loadState asks the endpoint for the site's services and what the
+	// visitor's decision grants.
+	function loadState() {
+		if (!window.fetch) {
+			return;
+		}
+		fetch(endpoint, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+			.then((r) => r.ok ? r.json() : null)
+			.then((res) => {
+				if (res && typeof res === 'object') {
+					renderServices(res.site_services);
+				}
+			})
+			.catch(() => {});
+	}
+
 	function openSettings() {
 		if (isOpen()) {
 			return;
 		}
+		loadState();
 		returnTo = document.activeElement;
 		hideErrors();
 		modal = false;

@@ -50,6 +50,9 @@ const (
 	// KeySettingsTitle and KeySettingsIntro head the second layer.
 	KeySettingsTitle = "settings_title"
 	KeySettingsIntro = "settings_intro"
+	// KeyServicesIn names the list of services under a category in the
+	// second layer, for screen readers; {category} is the category's name.
+	KeyServicesIn = "services_in"
 	// KeyAlwaysOn marks the necessary category, which cannot be switched
 	// off.
 	KeyAlwaysOn = "always_on"
@@ -91,7 +94,7 @@ func purposeKey(c rules.Category) string { return "purpose_" + c.String() }
 var commonKeys = []string{
 	KeyController, KeyTitle, KeyIntro, KeyAnd, KeyPolicyLink, KeyAcceptAll, KeyRejectAll,
 	KeySettings, KeySave, KeyClose, KeyCookieSettings, KeySettingsTitle,
-	KeySettingsIntro, KeyAlwaysOn, KeyGPCNotice, KeyEmbedNotice, KeyEmbedLoad, KeyEmbedAlways,
+	KeySettingsIntro, KeyAlwaysOn, KeyGPCNotice, KeyEmbedNotice, KeyEmbedLoad, KeyEmbedAlways, KeyServicesIn,
 	KeyPolicyChanged, KeyError,
 }
 
@@ -154,6 +157,7 @@ var builtinTexts = map[string]map[string]string{
 		KeyEmbedNotice:         "Deze inhoud wordt aangeboden door {vendor}. Als u deze laadt, worden gegevens met hen gedeeld ({category}).",
 		KeyEmbedLoad:           "Inhoud laden",
 		KeyEmbedAlways:         "{vendor} altijd toestaan",
+		KeyServicesIn:          "Diensten in {category}",
 		KeyPolicyChanged:       "Ons cookiebeleid is gewijzigd sinds uw vorige keuze. Wilt u opnieuw kiezen?",
 		KeyError:               "Uw keuze kon niet worden opgeslagen. Probeer het opnieuw.",
 
@@ -191,6 +195,7 @@ var builtinTexts = map[string]map[string]string{
 		KeyEmbedNotice:         "This content is hosted by {vendor}. Loading it shares data with them ({category}).",
 		KeyEmbedLoad:           "Load content",
 		KeyEmbedAlways:         "Always allow {vendor}",
+		KeyServicesIn:          "Services in {category}",
 		KeyPolicyChanged:       "Our cookie policy has changed since your last choice. Please choose again.",
 		KeyError:               "Your choice could not be saved. Please try again.",
 
