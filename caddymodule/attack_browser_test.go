@@ -21,6 +21,9 @@ type attackPage struct {
 	name    string
 	headers []string // raw header lines
 	chunks  []string // body pieces (see rawUpstream)
+	// check, when set, must be true through the gateway (that the page
+	// still works, not only that nothing loaded).
+	check string
 }
 
 // trackerLoaded is the expression that tells, in the page, whether a
@@ -40,24 +43,24 @@ func utf16LE(s string) string {
 // attackPages holds one page per class of issue 13 that the gateway
 // closes; each must load its tracker when served directly.
 var attackPages = []attackPage{
-	{"no Content-Type, header flushed first", nil,
-		[]string{"", "<!DOCTYPE html><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
-	{"unknown/unknown", []string{"Content-Type: unknown/unknown"},
-		[]string{"<html><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
-	{"text/plain, text/html", []string{"Content-Type: text/plain, text/html"},
-		[]string{"<script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
-	{"two Content-Type headers", []string{"Content-Type: text/plain", "Content-Type: text/html"},
-		[]string{"<script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
-	{"garbage Content-Type, sniffed", []string{"Content-Type: text/html garbage"},
-		[]string{"\v<html><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
-	{"UTF-16 by its BOM under a UTF-8 header", []string{"Content-Type: text/html; charset=utf-8"},
-		[]string{utf16LE("<html><body><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script></body></html>")}},
-	{"UTF-16 by the label unicodefeff", []string{"Content-Type: text/html; charset=unicodefeff"},
-		[]string{utf16LE("<html><body><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script></body></html>")[2:]}},
-	{"ISO-2022-JP by a meta hides an end tag", []string{"Content-Type: text/html"},
-		[]string{"<html><head><meta charset=\"iso-2022-jp\"></head><body><script>var s=\"\x1b$B</script>\x1b(B\";" + inlinePixel + "</script></body></html>"}},
-	{"ISO-2022-JP by a meta past 1024 bytes", []string{"Content-Type: text/html"},
-		[]string{"<html><head><title>" + strings.Repeat("x", 1100) + "</title><meta charset=\"iso-2022-jp\"></head><body><script>var s=\"\x1b$B</script>\x1b(B\";" + inlinePixel + "</script></body></html>"}},
+	{name: "no Content-Type, header flushed first",
+		chunks: []string{"", "<!DOCTYPE html><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{name: "unknown/unknown", headers: []string{"Content-Type: unknown/unknown"},
+		chunks: []string{"<html><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{name: "text/plain, text/html", headers: []string{"Content-Type: text/plain, text/html"},
+		chunks: []string{"<script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{name: "two Content-Type headers", headers: []string{"Content-Type: text/plain", "Content-Type: text/html"},
+		chunks: []string{"<script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{name: "garbage Content-Type, sniffed", headers: []string{"Content-Type: text/html garbage"},
+		chunks: []string{"\v<html><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>"}},
+	{name: "UTF-16 by its BOM under a UTF-8 header", headers: []string{"Content-Type: text/html; charset=utf-8"},
+		chunks: []string{utf16LE("<html><body><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script></body></html>")}},
+	{name: "UTF-16 by the label unicodefeff", headers: []string{"Content-Type: text/html; charset=unicodefeff"},
+		chunks: []string{utf16LE("<html><body><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script></body></html>")[2:]}},
+	{name: "ISO-2022-JP by a meta hides an end tag", headers: []string{"Content-Type: text/html"},
+		chunks: []string{"<html><head><meta charset=\"iso-2022-jp\"></head><body><script>var s=\"\x1b$B</script>\x1b(B\";" + inlinePixel + "</script></body></html>"}},
+	{name: "ISO-2022-JP by a meta past 1024 bytes", headers: []string{"Content-Type: text/html"},
+		chunks: []string{"<html><head><title>" + strings.Repeat("x", 1100) + "</title><meta charset=\"iso-2022-jp\"></head><body><script>var s=\"\x1b$B</script>\x1b(B\";" + inlinePixel + "</script></body></html>"}},
 	// Class 4: every URL a page loads without a click.
 	page4("picture source srcset", `<picture><source srcset="https://www.facebook.com/tr?id=1"><img src="/a.png"></picture>`),
 	page4("video poster", `<video poster="https://www.facebook.com/tr?id=1"></video>`),
@@ -81,6 +84,10 @@ var attackPages = []attackPage{
 	page4("backslashes", `<script src="https:\\www.googletagmanager.com\gtag/js?id=G-1"></script>`),
 	page4("http:host on an http page", `<script src="https:www.googletagmanager.com/gtag/js?id=G-1"></script>`),
 	page4("soft hyphen in the host", `<script src="https://www.google&shy;tagmanager.com/gtag/js?id=G-1"></script>`),
+	// Class 7: an XHTML page stays well-formed, with the banner in it.
+	{name: "XHTML page", headers: []string{"Content-Type: application/xhtml+xml"},
+		chunks: []string{`<?xml version="1.0" encoding="UTF-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title><script src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head><body><p>x</p></body></html>`},
+		check: `!document.querySelector('parsererror') && !!document.getElementById('consentgate')`},
 	// Class 6: scripts a performance plugin delays, started by a loader
 	// like the plugin's (these stand-ins are first-party and run).
 	page4("WP Rocket delayed script", `<script type="rocketlazyloadscript" data-rocket-src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`+delayLoader),
@@ -99,7 +106,7 @@ var attackPages = []attackPage{
 const delayLoader = `<script src="/delay-loader.js"></script>`
 
 func page4(name, body string) attackPage {
-	return attackPage{name, []string{"Content-Type: text/html; charset=utf-8"}, []string{"<!DOCTYPE html>" + body}}
+	return attackPage{name: name, headers: []string{"Content-Type: text/html; charset=utf-8"}, chunks: []string{"<!DOCTYPE html>" + body}}
 }
 
 // TestAttackPagesInABrowser loads each attack page in headless Chromium,
@@ -141,8 +148,10 @@ http://:%[1]d {
 	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", tport))
 	browser := browsertest.Start(t, browsertest.Options{HostRules: rules})
 
+	var lastTab *browsertest.Tab
 	load := func(t *testing.T, u string) (bool, []string) {
 		tab := browsertest.NewTab(t, browser)
+		lastTab = tab
 		trackers.take()
 		if err := chromedp.Do(tab.Ctx, chromedp.Navigate(u)); err != nil {
 			t.Fatalf("navigating to %s: %v", u, err)
@@ -168,6 +177,11 @@ document.querySelectorAll('script[type="rocketlazyloadscript"],script[type="lite
 			ran, reqs = load(t, fmt.Sprintf("http://127.0.0.1:%d%s", gport, path))
 			if ran || len(reqs) > 0 {
 				t.Errorf("through the gateway a tracker loaded: ran %v, requests %q", ran, reqs)
+			}
+			if p.check != "" {
+				if ok := browsertest.Eval[bool](lastTab, p.check); !ok {
+					t.Errorf("through the gateway, %s is false", p.check)
+				}
 			}
 		})
 	}

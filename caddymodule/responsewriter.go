@@ -279,6 +279,9 @@ func (w *responseWriter) Close() error {
 	}
 	w.closers = nil
 	if w.rw != nil {
+		if n := w.rw.XHTMLDropped(); n > 0 {
+			w.h.logger.Warn("markup left out of an XHTML page: it cannot be written as XML", zap.Int("pieces", n), zap.String("path", w.r.URL.Path))
+		}
 		if w.rewriting {
 			w.spent += time.Since(start)
 			w.h.metrics.rewriteDuration.Observe(w.spent.Seconds())
@@ -359,7 +362,7 @@ func (w *responseWriter) decide() {
 		if bodyAllowed(w.r.Method, w.status) {
 			w.reportOnly = true
 			charset, _ := mt.Param("charset")
-			w.pipeline = w.buildPipeline(io.Discard, open, enc, charset)
+			w.pipeline = w.buildPipeline(io.Discard, open, enc, charset, mt.IsXHTML())
 		}
 		return
 	}
@@ -387,16 +390,19 @@ func (w *responseWriter) decide() {
 		return // HEAD: the same headers as GET, no body
 	}
 	w.rewriting = true
-	w.pipeline = w.buildPipeline(w.ResponseWriter, open, enc, charset)
+	w.pipeline = w.buildPipeline(w.ResponseWriter, open, enc, charset, mt.IsXHTML())
 }
 
 // buildPipeline chains decoder, transcoder and rewriter in front of dst.
-func (w *responseWriter) buildPipeline(dst io.Writer, open func(io.Reader) (io.Reader, error), enc, charset string) io.Writer {
+func (w *responseWriter) buildPipeline(dst io.Writer, open func(io.Reader) (io.Reader, error), enc, charset string, xhtml bool) io.Writer {
 	w.rw = w.h.rewriters.Get().(*rewrite.Rewriter)
 	w.markup = markupPool.Get().(*[]byte)
 	w.v.scriptNonce, w.v.styleNonce = cspNonces(w.Header())
 	page := w.v.page(w.h, w.r, w.markup)
 	*w.markup = page.BodyStart
+	// An XHTML page is XML to the browser: edits and insertions are
+	// written as XML (rewrite.Page.XHTML).
+	page.XHTML = xhtml
 	w.rw.Reset(dst, &w.h.rewriteConfig, page)
 	var out io.Writer = w.rw
 	w.closers = append(w.closers, rewriterCloser{w.rw})

@@ -779,7 +779,16 @@ func (r *Rewriter) neutraliseTag(b []byte, t *tag, d decision, script bool, rena
 		}
 		e = append(e, b[last:a.nameStart]...)
 		e = append(e, AttrPrefix...)
+		n := len(e)
 		e = lowerCopy(b[a.nameStart:a.nameEnd], e)
+		if r.page.XHTML {
+			// A prefix (xlink:) would need a namespace declaration.
+			for i := n; i < len(e); i++ {
+				if e[i] == ':' {
+					e[i] = '-'
+				}
+			}
+		}
 		last = a.nameEnd
 		changed = true
 	}
@@ -795,7 +804,11 @@ func (r *Rewriter) fillDeclaration(b []byte, t *tag) bool {
 		return false
 	}
 	r.emitTo(b, t.nameEnd)
-	r.put([]byte(" " + AttrFilled))
+	if r.page.XHTML {
+		r.put([]byte(" " + AttrFilled + `=""`))
+	} else {
+		r.put([]byte(" " + AttrFilled))
+	}
 	r.emitTo(b, t.end)
 	r.put(r.page.Declaration())
 	return true

@@ -812,6 +812,12 @@ func (r *Rewriter) srcdocElement(b []byte, t *tag) {
 			e = append(e, "&amp;"...)
 		case '"':
 			e = append(e, "&quot;"...)
+		case '<':
+			if r.page.XHTML {
+				e = append(e, "&lt;"...) // XML allows no '<' in a value
+			} else {
+				e = append(e, c)
+			}
 		default:
 			e = append(e, c)
 		}

@@ -77,6 +77,9 @@ type Page struct {
 	Declaration func() []byte
 	// Observer, if set, receives every decision.
 	Observer Observer
+	// XHTML says the page is application/xhtml+xml: every edit and
+	// insertion is then well-formed XML (see xhtml.go).
+	XHTML bool
 }
 
 type state uint8
@@ -153,16 +156,17 @@ type Rewriter struct {
 	// A tag that did not end in the input so far: where it starts, how
 	// far it was searched, and the byte that must come before lexing it
 	// again is worth it. Re-lexing only then keeps time linear.
-	pendValid bool
-	pendTag   int
-	pendFrom  int
-	pendNeed  byte
-	foreign   []foreignFrame // the open <svg> and <math> elements and what is inside
-	eof       bool           // process was called with eof
-	wantMore  bool           // startTag needs more input before it can decide
-	web       *weburl.Page
-	webHost   string
-	pageSite  string // registrable domain of page.Host, computed lazily
+	pendValid    bool
+	pendTag      int
+	pendFrom     int
+	pendNeed     byte
+	foreign      []foreignFrame // the open <svg> and <math> elements and what is inside
+	xhtmlDropped int            // insertions left out of an XHTML page
+	eof          bool           // process was called with eof
+	wantMore     bool           // startTag needs more input before it can decide
+	web          *weburl.Page
+	webHost      string
+	pageSite     string // registrable domain of page.Host, computed lazily
 }
 
 // New returns a Rewriter writing to w.
@@ -200,6 +204,9 @@ func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 	}
 	r.urls.reset()
 	r.page.Accepted = r.page.Accepted.With(rules.Necessary)
+	if r.page.XHTML {
+		r.xhtmlHooks()
+	}
 	// With every category accepted an inline script can only be reported,
 	// which only report-only mode does.
 	r.allAccepted = !cfg.ReportOnly && r.page.Accepted.Contains(rules.AllSet)
@@ -677,6 +684,12 @@ func (r *Rewriter) decideStyle(b []byte, end int, closed bool) {
 			e = append(e, "&amp;"...)
 		case '"':
 			e = append(e, "&quot;"...)
+		case '<':
+			if r.page.XHTML {
+				e = append(e, "&lt;"...) // XML allows no '<' in a value
+			} else {
+				e = append(e, c)
+			}
 		default:
 			e = append(e, c)
 		}
