@@ -87,7 +87,7 @@ var attackPages = []attackPage{
 	// Class 7: an XHTML page stays well-formed, with the banner in it.
 	{name: "XHTML page", headers: []string{"Content-Type: application/xhtml+xml"},
 		chunks: []string{`<?xml version="1.0" encoding="UTF-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title><script src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head><body><p>x</p></body></html>`},
-		check: `!document.querySelector('parsererror') && !!document.getElementById('consentgate')`},
+		check:  `!document.querySelector('parsererror') && !!document.getElementById('consentgate')`},
 	// Class 6: scripts a performance plugin delays, started by a loader
 	// like the plugin's (these stand-ins are first-party and run).
 	page4("WP Rocket delayed script", `<script type="rocketlazyloadscript" data-rocket-src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`+delayLoader),
