@@ -12,6 +12,8 @@
 #   - browser tests (banner, caddymodule, scan, mimesniff, htmlencoding, e2e):
 #     the chromium package;
 #   - the load test's short run (cmd/loadtest): the wrk package;
+#   - the runtime guard's matcher test (banner) and the URL parser's oracle
+#     (weburl): the nodejs package;
 #   - proof log database tests (prooflog, caddymodule): the postgresql
 #     package; it starts the main cluster and a second one,
 #     consentgate_restart, that only the restart test restarts (both
@@ -49,9 +51,10 @@ done
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
 test_files=$(go list -e -f '{{$d := .Dir}}{{range .TestGoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}{{range .XTestGoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}' "${pkgs[@]}")
 uses() { [ -n "$test_files" ] && echo "$test_files" | xargs grep -lE "$1" >/dev/null 2>&1; }
-need_chromium=false need_pg=false need_wp=false need_wrk=false
+need_chromium=false need_pg=false need_wp=false need_wrk=false need_node=false
 uses 'testenv\.Chromium|browsertest\.' && need_chromium=true
 uses 'LookPath\("wrk"\)' && need_wrk=true
+uses 'LookPath\("node"\)' && need_node=true
 uses 'testenv\.Postgres' && need_pg=true
 echo "$test_files" | grep -q '/e2e/wordpress/' && need_wp=true
 
@@ -63,6 +66,7 @@ fi
 plan=()
 $need_chromium && ! command -v chromium >/dev/null 2>&1 && plan+=("install chromium (apt-get)")
 $need_wrk && ! command -v wrk >/dev/null 2>&1 && plan+=("install wrk (apt-get)")
+$need_node && ! command -v node >/dev/null 2>&1 && plan+=("install nodejs (apt-get): the runtime guard's matcher and the URL parser are checked against it")
 if $need_pg && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ]; then
 	plan+=("install postgresql if missing, start its main cluster and a second one (consentgate_restart) for the restart test, create the role and database consentgate_test in both (scripts/pg-setup.sh)")
 fi
@@ -83,17 +87,19 @@ if [ ${#plan[@]} -gt 0 ]; then
 	done
 fi
 
+# apt_install PACKAGE COMMAND: installs PACKAGE unless COMMAND is on PATH.
+apt_updated=false
+apt_install() {
+	command -v "$2" >/dev/null 2>&1 && return 0
+	echo "test.sh: installing $1" >&2
+	$apt_updated || { apt-get update -qq >&2 && apt_updated=true; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >&2
+}
+
 if $can_setup; then
-	if $need_chromium && ! command -v chromium >/dev/null 2>&1; then
-		echo "test.sh: installing chromium" >&2
-		apt-get update -qq >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
-	fi
-	if $need_wrk && ! command -v wrk >/dev/null 2>&1; then
-		echo "test.sh: installing wrk" >&2
-		apt-get update -qq >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >&2
-	fi
+	$need_chromium && apt_install chromium chromium
+	$need_wrk && apt_install wrk wrk
+	$need_node && apt_install nodejs node
 	if $need_pg && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ]; then
 		eval "$(bash scripts/pg-setup.sh)"
 		export CONSENTGATE_TEST_PG_DSN CONSENTGATE_TEST_PG_RESTART_DSN CONSENTGATE_TEST_PG_RESTART
