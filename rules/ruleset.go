@@ -51,6 +51,7 @@ type Ruleset struct {
 	exactHosts   map[string][]*urlRule
 	wildHosts    map[string][]*urlRule
 	anyHost      []*urlRule
+	anyFilter    anyHostFilter // rules anyHost out for most paths
 	sigs         sigMatcher
 	exactCookies map[string]*Cookie
 	globCookies  []*Cookie // every cookie rule with a "*", in order
@@ -193,6 +194,7 @@ func Compile(enabled Set, files ...*File) (*Ruleset, error) {
 		}
 	}
 	rs.sigs.build()
+	rs.anyFilter.build(rs.anyHost)
 	return rs, nil
 }
 
@@ -214,6 +216,12 @@ func (rs *Ruleset) Vendor(id string) *Vendor { return rs.byID[id] }
 // SplitURL, or nil. host is empty for relative URLs, which only rules for
 // any host ("*/...") can match.
 func (rs *Ruleset) MatchURL(host, pathq []byte) *Vendor {
+	return rs.matchURL(host, pathq, true)
+}
+
+// matchURL is MatchURL, with the filter of rules for any host or (for the
+// test that holds it to the rules) without.
+func (rs *Ruleset) matchURL(host, pathq []byte, filter bool) *Vendor {
 	var best *urlRule
 	consider := func(rules []*urlRule) {
 		for _, r := range rules {
@@ -237,7 +245,9 @@ func (rs *Ruleset) MatchURL(host, pathq []byte) *Vendor {
 			h = h[i+1:]
 		}
 	}
-	consider(rs.anyHost)
+	if len(rs.anyHost) > 0 && (!filter || rs.anyFilter.mayMatch(pathq)) {
+		consider(rs.anyHost)
+	}
 	if best == nil {
 		return nil
 	}
