@@ -91,7 +91,7 @@ func main() {
 	threads := flag.Int("threads", 2, "wrk threads")
 	only := flag.String("scenarios", "", "comma-separated subset of: image,page,accepted,big")
 	page := flag.String("page", "", "an HTML `file` for pages (b) and (c) instead of the corpus pages")
-	corpus := flag.String("corpus", defaultCorpus(), "`folder` of real pages; those of 100–150 KB are pages (b) and (c), in rotation (absent: the demo home page)")
+	corpus := flag.String("corpus", defaultCorpus(), "`folder` of real pages: those of 100–150 KB are pages (b) and (c), in rotation, and page (d) is made of them all (absent: the demo pages)")
 	soakFor := flag.Duration("soak", 0, "instead of the comparison, run mixed load with consent decisions this long and report RSS and goroutines")
 	flag.Parse()
 	err := withWorkspace(func(work, bin, site string) error {
