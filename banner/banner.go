@@ -316,6 +316,8 @@ func scriptTexts(full map[string]string) (string, error) {
 		KeyEmbedLoad:   full[KeyEmbedLoad],
 		KeyEmbedAlways: full[KeyEmbedAlways],
 		KeyServicesIn:  full[KeyServicesIn],
+		KeyRecord:      full[KeyRecord],
+		KeyHistoryLink: full[KeyHistoryLink],
 		KeyError:       full[KeyError],
 	}
 	for _, c := range rules.AllCategories {

@@ -469,6 +469,7 @@
 		const focusWasInside = root.contains(document.activeElement);
 		accepted = acc;
 		renderServices(res.site_services);
+		showRecord(res);
 		root.setAttribute('data-cg-decided', 'true');
 		root.setAttribute('data-cg-accepted', acc.join(' '));
 		root.classList.add('cg-decided');
@@ -636,6 +637,34 @@
 		}
 	});
 
+	// showRecord tells a decided visitor their consent ID and the date of
+	// their decision, as the proof log has them, with a link to download
+	// their own history.
+	function showRecord(res) {
+		const p = dlg.querySelector('.cg-record');
+		if (!p) {
+			return;
+		}
+		if (res.decided !== true || typeof res.id !== 'string' || typeof res.time !== 'string') {
+			p.hidden = true;
+			return;
+		}
+		let when = res.time;
+		try {
+			when = new Date(res.time).toLocaleString(root.getAttribute('lang') || undefined);
+		} catch (e) {
+			when = res.time;
+		}
+		p.textContent = fill(fill(texts.record || '{id} {time}', 'id', res.id), 'time', when) + ' ';
+		const a = document.createElement('a');
+		a.className = 'cg-link';
+		a.href = endpoint + '/history';
+		a.setAttribute('download', 'consent-history.json');
+		a.textContent = texts.history_link || 'History';
+		p.appendChild(a);
+		p.hidden = false;
+	}
+
 	// loadState asks the endpoint for the site's services and what the
 	// visitor's decision grants.
 	function loadState() {
@@ -647,6 +676,7 @@
 			.then((res) => {
 				if (res && typeof res === 'object') {
 					renderServices(res.site_services);
+					showRecord(res);
 				}
 			})
 			.catch(() => {});

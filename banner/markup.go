@@ -36,6 +36,9 @@ const markupSource = `
 					<p class="cg-desc" id="cg-cat-{{.ID}}-desc">{{.Desc}}</p>
 				</li>{{end}}
 			</ul>
+			{{/* The visitor's consent ID, the date of their decision and a
+			     link to what was recorded; the script fills it in. */}}
+			<p class="cg-text cg-record" hidden></p>
 			<p class="cg-error" role="alert" hidden></p>
 			<div class="cg-buttons">
 				<button class="cg-btn" type="submit" name="action" value="save">{{.T.save}}</button>

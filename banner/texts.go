@@ -50,6 +50,11 @@ const (
 	// KeySettingsTitle and KeySettingsIntro head the second layer.
 	KeySettingsTitle = "settings_title"
 	KeySettingsIntro = "settings_intro"
+	// KeyRecord tells a decided visitor what the proof log holds: {id} is
+	// their consent ID, {time} the date and time of their decision.
+	KeyRecord = "record"
+	// KeyHistoryLink is the link that downloads the visitor's own records.
+	KeyHistoryLink = "history_link"
 	// KeyServicesIn names the list of services under a category in the
 	// second layer, for screen readers; {category} is the category's name.
 	KeyServicesIn = "services_in"
@@ -94,7 +99,7 @@ func purposeKey(c rules.Category) string { return "purpose_" + c.String() }
 var commonKeys = []string{
 	KeyController, KeyTitle, KeyIntro, KeyAnd, KeyPolicyLink, KeyAcceptAll, KeyRejectAll,
 	KeySettings, KeySave, KeyClose, KeyCookieSettings, KeySettingsTitle,
-	KeySettingsIntro, KeyAlwaysOn, KeyGPCNotice, KeyEmbedNotice, KeyEmbedLoad, KeyEmbedAlways, KeyServicesIn,
+	KeySettingsIntro, KeyAlwaysOn, KeyGPCNotice, KeyEmbedNotice, KeyEmbedLoad, KeyEmbedAlways, KeyServicesIn, KeyRecord, KeyHistoryLink,
 	KeyPolicyChanged, KeyError,
 }
 
@@ -158,6 +163,8 @@ var builtinTexts = map[string]map[string]string{
 		KeyEmbedLoad:           "Inhoud laden",
 		KeyEmbedAlways:         "{vendor} altijd toestaan",
 		KeyServicesIn:          "Diensten in {category}",
+		KeyRecord:              "Uw toestemmings-ID is {id}; uw keuze is vastgelegd op {time}.",
+		KeyHistoryLink:         "Download wat er is vastgelegd",
 		KeyPolicyChanged:       "Ons cookiebeleid is gewijzigd sinds uw vorige keuze. Wilt u opnieuw kiezen?",
 		KeyError:               "Uw keuze kon niet worden opgeslagen. Probeer het opnieuw.",
 
@@ -196,6 +203,8 @@ var builtinTexts = map[string]map[string]string{
 		KeyEmbedLoad:           "Load content",
 		KeyEmbedAlways:         "Always allow {vendor}",
 		KeyServicesIn:          "Services in {category}",
+		KeyRecord:              "Your consent ID is {id}; your choice was recorded on {time}.",
+		KeyHistoryLink:         "Download what was recorded",
 		KeyPolicyChanged:       "Our cookie policy has changed since your last choice. Please choose again.",
 		KeyError:               "Your choice could not be saved. Please try again.",
 

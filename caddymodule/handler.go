@@ -200,6 +200,10 @@ type Handler struct {
 	warnings      *rateLimitedWarnings
 	offered       rules.Set // the categories a visitor can accept
 	logger        *zap.Logger
+
+	// historyLimiter and historyScans bound the visitors' history reads.
+	historyLimiter *decisionLimiter
+	historyScans   chan struct{}
 }
 
 // RateLimit bounds consent decisions per masked client address.
@@ -319,6 +323,8 @@ func (h *Handler) provisionConsent(ctx caddy.Context) error {
 		return err
 	}
 	h.siteServices = newSiteServices(h.Services)
+	h.historyLimiter = newDecisionLimiter(historyPerMinute, historyBurst, 100_000)
+	h.historyScans = make(chan struct{}, historyConcurrent)
 	var optional []rules.Category
 	for _, c := range h.offered.Categories() {
 		if c != rules.Necessary {

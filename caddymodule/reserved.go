@@ -15,6 +15,9 @@ func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request, rest str
 	if rest == consentPath {
 		return h.serveConsent(w, r)
 	}
+	if rest == historyPath {
+		return h.serveHistory(w, r)
+	}
 	if a, ok := h.assets[rest]; ok {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
