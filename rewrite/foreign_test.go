@@ -106,6 +106,9 @@ func treeLiveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []strin
 			switch {
 			case marked:
 			case n.Namespace == "" && (n.Data == "img" || n.Data == "iframe" || n.Data == "embed" || n.Data == "script"):
+				if typ, hasType := attr(n, "", "type"); n.Data == "script" && !executableType([]byte(typ), hasType) {
+					break
+				}
 				if u, ok := attr(n, "", "src"); ok && blocked(rw.matchURL([]byte(u))) {
 					live = append(live, n.Data+" "+u)
 				}
