@@ -235,10 +235,28 @@ func FuzzAgainstNode(f *testing.F) {
 			// tracker host looks like that, so the difference is left.
 			return
 		}
+		if !ok && want.OK && !dnsName(want.Host) {
+			// nlnwa/whatwg-url applies UTS-46's STD3 rules, which refuse
+			// "!" or "*" in a label that node's Ada lets through
+			// (e.g. "xn--!-pfa"). No such host can be registered, so no
+			// rule matches it: the difference is left.
+			return
+		}
 		if ok != want.OK || ok && (got.Host != want.Host) {
 			t.Fatalf("%q against %q: got %+v (%v), node %+v", input, base, got, ok, want)
 		}
 	})
+}
+
+// dnsName reports whether a host could be a registered domain name.
+func dnsName(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return h != ""
 }
 
 // signedNumberHost reports whether a host's last label is a number with
