@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 )
 
 // withOperatorRules compiles an operator's rules for any host before both
@@ -116,4 +117,33 @@ func FuzzMatchURLAnyHostFilter(f *testing.F) {
 			t.Fatalf("%q: %v with the filter, %v without", u, got, want)
 		}
 	})
+}
+
+// BenchmarkAnyHostFilter times MatchURL on every corpus URL with and
+// without the filter, in alternation (a busy machine slows both alike),
+// and reports each one's fastest pass per URL.
+//
+//	go test ./rules -run '^$' -bench AnyHostFilter -count 3
+func BenchmarkAnyHostFilter(b *testing.B) {
+	rs := bothTiers(b)
+	var hosts, paths [][]byte
+	for _, u := range corpusURLs(b) {
+		h, p := SplitURL(u, nil)
+		hosts = append(hosts, h)
+		paths = append(paths, p)
+	}
+	var fastest [2]time.Duration
+	for b.Loop() {
+		for k, filter := range []bool{true, false} {
+			start := time.Now()
+			for i := range hosts {
+				rs.matchURL(hosts[i], paths[i], filter)
+			}
+			if d := time.Since(start); fastest[k] == 0 || d < fastest[k] {
+				fastest[k] = d
+			}
+		}
+	}
+	b.ReportMetric(float64(fastest[0].Nanoseconds())/float64(len(hosts)), "filter-ns/url")
+	b.ReportMetric(float64(fastest[1].Nanoseconds())/float64(len(hosts)), "unfiltered-ns/url")
 }
