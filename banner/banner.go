@@ -90,6 +90,9 @@ type State struct {
 	// Services holds the services (vendor IDs) the visitor accepted one
 	// by one, sorted: the runtime guard lets their loads pass.
 	Services []string
+	// Recipients, when set, is the first layer's line naming who
+	// receives the data (Banner.Recipients).
+	Recipients *Recipients
 	// GPC says the request carried Sec-GPC: 1.
 	GPC bool
 	// PolicyChanged says an old decision exists under another policy
@@ -442,6 +445,8 @@ func (b *Banner) AppendBodyStart(dst []byte, s State) []byte {
 	}
 	dst = append(dst, r.before...)
 	dst = escapeAttr(dst, safeReturnPath(s.ReturnPath))
+	dst = append(dst, r.middle...)
+	dst = append(dst, s.Recipients.line(b, s.Lang)...)
 	return append(dst, r.after...)
 }
 

@@ -55,6 +55,7 @@ const markupSource = `
 			<h2 class="cg-title" id="cg-title">{{.T.title}}</h2>
 			{{if .PolicyChanged}}<p class="cg-notice cg-policy-changed">{{.T.policy_changed}}</p>{{end}}
 			<p class="cg-text" id="cg-intro">{{.T.intro}}{{if .PolicyURL}} <a class="cg-link" href="{{.PolicyURL}}">{{.T.policy_link}}</a>{{end}}</p>
+			{{.Recipients}}
 			{{if .GPC}}<p class="cg-notice cg-gpc">{{.T.gpc_notice}}</p>{{end}}
 			<p class="cg-error" role="alert" hidden></p>
 			<div class="cg-buttons">
@@ -83,6 +84,7 @@ func compact(s string) string {
 // view is what the template renders.
 type view struct {
 	Lang, Prefix, Action, Anchor, Return string
+	Recipients                           string
 	Decided, GPC, PolicyChanged          bool
 	ConsentMode                          bool
 	Accepted, Offered                    string
@@ -101,9 +103,13 @@ type catView struct {
 // escaping changes it.
 const returnSentinel = "cgRETURNPATHcg"
 
+// recipientsSentinel stands in for the recipients line (State.Recipients)
+// in the cached markup.
+const recipientsSentinel = "cgRECIPIENTScg"
+
 // rendered is the markup of one language and state, split around the
-// return path.
-type rendered struct{ before, after []byte }
+// return path and the recipients line.
+type rendered struct{ before, middle, after []byte }
 
 // stateKeys is the number of distinct states per language: decided, GPC,
 // policy changed, and the accepted categories other than necessary.
@@ -140,6 +146,7 @@ func (b *Banner) render(l *language, s State) (*rendered, error) {
 		Action:        b.cfg.Prefix + "consent",
 		Anchor:        b.cfg.SettingsAnchor,
 		Return:        returnSentinel,
+		Recipients:    recipientsSentinel,
 		Decided:       decided,
 		GPC:           s.GPC,
 		PolicyChanged: s.PolicyChanged,
@@ -169,7 +176,11 @@ func (b *Banner) render(l *language, s State) (*rendered, error) {
 	if !ok || strings.Contains(after, returnSentinel) {
 		return nil, fmt.Errorf("the return path placeholder is not in the markup once")
 	}
-	r := &rendered{before: []byte(before), after: []byte(after)}
+	middle, after, ok := strings.Cut(after, recipientsSentinel)
+	if !ok || strings.Contains(after, recipientsSentinel) {
+		return nil, fmt.Errorf("the recipients placeholder is not in the markup once, after the return path")
+	}
+	r := &rendered{before: []byte(before), middle: []byte(middle), after: []byte(after)}
 	slot.Store(r)
 	return r, nil
 }

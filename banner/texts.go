@@ -50,6 +50,12 @@ const (
 	// KeySettingsTitle and KeySettingsIntro head the second layer.
 	KeySettingsTitle = "settings_title"
 	KeySettingsIntro = "settings_intro"
+	// KeyRecipients names, on the first layer, who receives the data:
+	// {recipients} becomes the services the site uses, grouped by
+	// category. KeyRecipientsMore ends a shortened list ({n}: how many
+	// more), linking to the second layer.
+	KeyRecipients     = "recipients"
+	KeyRecipientsMore = "recipients_more"
 	// KeyRecord tells a decided visitor what the proof log holds: {id} is
 	// their consent ID, {time} the date and time of their decision.
 	KeyRecord = "record"
@@ -99,7 +105,7 @@ func purposeKey(c rules.Category) string { return "purpose_" + c.String() }
 var commonKeys = []string{
 	KeyController, KeyTitle, KeyIntro, KeyAnd, KeyPolicyLink, KeyAcceptAll, KeyRejectAll,
 	KeySettings, KeySave, KeyClose, KeyCookieSettings, KeySettingsTitle,
-	KeySettingsIntro, KeyAlwaysOn, KeyGPCNotice, KeyEmbedNotice, KeyEmbedLoad, KeyEmbedAlways, KeyServicesIn, KeyRecord, KeyHistoryLink,
+	KeySettingsIntro, KeyAlwaysOn, KeyGPCNotice, KeyEmbedNotice, KeyEmbedLoad, KeyEmbedAlways, KeyServicesIn, KeyRecord, KeyHistoryLink, KeyRecipients, KeyRecipientsMore,
 	KeyPolicyChanged, KeyError,
 }
 
@@ -165,6 +171,8 @@ var builtinTexts = map[string]map[string]string{
 		KeyServicesIn:          "Diensten in {category}",
 		KeyRecord:              "Uw toestemmings-ID is {id}; uw keuze is vastgelegd op {time}.",
 		KeyHistoryLink:         "Download wat er is vastgelegd",
+		KeyRecipients:          "Met uw toestemming ontvangen deze partijen gegevens: {recipients}.",
+		KeyRecipientsMore:      "en {n} meer",
 		KeyPolicyChanged:       "Ons cookiebeleid is gewijzigd sinds uw vorige keuze. Wilt u opnieuw kiezen?",
 		KeyError:               "Uw keuze kon niet worden opgeslagen. Probeer het opnieuw.",
 
@@ -205,6 +213,8 @@ var builtinTexts = map[string]map[string]string{
 		KeyServicesIn:          "Services in {category}",
 		KeyRecord:              "Your consent ID is {id}; your choice was recorded on {time}.",
 		KeyHistoryLink:         "Download what was recorded",
+		KeyRecipients:          "With your consent, these parties receive data: {recipients}.",
+		KeyRecipientsMore:      "and {n} more",
 		KeyPolicyChanged:       "Our cookie policy has changed since your last choice. Please choose again.",
 		KeyError:               "Your choice could not be saved. Please try again.",
 

@@ -3,8 +3,12 @@ package caddymodule
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/consentgate/consentgate/banner"
 	"github.com/consentgate/consentgate/consent"
 	"github.com/consentgate/consentgate/rules"
 )
@@ -19,10 +23,22 @@ const maxSiteServices = 200
 type siteServices struct {
 	mu  sync.RWMutex
 	ids map[string]bool
+	// version counts changes to ids; recipients is the first layer's
+	// line for one version.
+	version    atomic.Uint64
+	recipients atomic.Pointer[recipientsLine]
+	// epoch tells this set's versions from those of the set a config
+	// reload replaced, for the ETag variant.
+	epoch string
+}
+
+type recipientsLine struct {
+	version uint64
+	line    *banner.Recipients
 }
 
 func newSiteServices(configured []string) *siteServices {
-	s := &siteServices{ids: make(map[string]bool)}
+	s := &siteServices{ids: make(map[string]bool), epoch: strconv.FormatInt(time.Now().UnixNano(), 36)}
 	for _, id := range configured {
 		s.ids[id] = true
 	}
@@ -39,8 +55,9 @@ func (s *siteServices) observe(id string) {
 		return // the common case, without the write lock
 	}
 	s.mu.Lock()
-	if len(s.ids) < maxSiteServices {
+	if len(s.ids) < maxSiteServices && !s.ids[id] {
 		s.ids[id] = true
+		s.version.Add(1)
 	}
 	s.mu.Unlock()
 }
@@ -93,6 +110,28 @@ func (s *siteServices) list(rs *rules.Ruleset, offered, accepted rules.Set, d *c
 		return 1
 	})
 	return out
+}
+
+// recipientsLine returns the first layer's line naming who receives the
+// data, grouped by category; it is built again only when the set changed.
+func (h *Handler) recipientsLine() *banner.Recipients {
+	s := h.siteServices
+	v := s.version.Load()
+	if r := s.recipients.Load(); r != nil && r.version == v {
+		return r.line
+	}
+	var groups [][]string
+	last := ""
+	for _, svc := range s.list(h.ruleset, h.offered, 0, nil) {
+		if svc.Category != last || len(groups) == 0 {
+			groups = append(groups, nil)
+			last = svc.Category
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], svc.Name)
+	}
+	line := h.banner.Recipients(groups)
+	s.recipients.Store(&recipientsLine{version: v, line: line})
+	return line
 }
 
 // checkConfiguredServices checks the services option: each must be a

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -58,7 +59,12 @@ func (h *Handler) newVisit(r *http.Request) *visit {
 	v.lang = h.banner.Language(r.Header.Get("Accept-Language"), "")
 	v.etagSuffix = h.variants.suffix(v.accepted, v.decision != nil, v.previous != nil, v.gpc, v.lang)
 	if len(v.services) > 0 {
-		v.etagSuffix = servicesVariant(v.etagSuffix, v.services)
+		v.etagSuffix = extendVariant(v.etagSuffix, "services", strings.Join(v.services, ","))
+	}
+	if n := h.siteServices.version.Load(); n > 0 {
+		// The first layer names the site's services: a page rewritten
+		// before one more was seen is another variant.
+		v.etagSuffix = extendVariant(v.etagSuffix, "recipients", h.siteServices.epoch+"."+strconv.FormatUint(n, 10))
 	}
 	return v
 }
@@ -92,11 +98,11 @@ func variantSuffix(accepted rules.Set, decided, policyChanged, gpc bool, lang, p
 	return "-cg" + hex.EncodeToString(sum[:4])
 }
 
-// servicesVariant derives the ETag suffix of a variant that also accepts
-// services one by one, which change the rewritten page too; same shape
-// as variantSuffix.
-func servicesVariant(suffix string, services []string) string {
-	sum := sha256.Sum256([]byte("consentgate services 1|" + suffix + "|" + strings.Join(services, ",")))
+// extendVariant derives the ETag suffix of a variant that also depends on
+// something else the rewritten page shows (the services accepted one by
+// one, the recipients line); same shape as variantSuffix.
+func extendVariant(suffix, what, value string) string {
+	sum := sha256.Sum256([]byte("consentgate variant 1|" + suffix + "|" + what + "|" + value))
 	return "-cg" + hex.EncodeToString(sum[:4])
 }
 
@@ -148,6 +154,7 @@ func (v *visit) page(h *Handler, r *http.Request, buf *[]byte) rewrite.Page {
 		Decided:       v.decision != nil,
 		Accepted:      v.accepted,
 		Services:      v.services,
+		Recipients:    h.recipientsLine(),
 		GPC:           v.gpc,
 		PolicyChanged: v.previous != nil,
 		ReturnPath:    r.URL.RequestURI(),
