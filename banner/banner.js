@@ -668,6 +668,7 @@
 	// loadState asks the endpoint for the site's services and what the
 	// visitor's decision grants.
 	function loadState() {
+		dlg.removeAttribute('data-cg-loaded');
 		if (!window.fetch) {
 			return;
 		}
@@ -679,7 +680,8 @@
 					showRecord(res);
 				}
 			})
-			.catch(() => {});
+			.catch(() => {})
+			.then(() => dlg.setAttribute('data-cg-loaded', ''));
 	}
 
 	function openSettings() {

@@ -160,6 +160,9 @@ const (
 	gwRejectAll = `#consentgate .cg-banner button[value=reject_all]`
 	gwSettings  = `#consentgate .cg-banner button[data-cg-open]`
 	gwSave      = `#consentgate .cg-settings button[value=save]`
+	// settingsLoaded: the settings are open and list the site's services
+	// (rendered once the endpoint answered, which moves the boxes).
+	settingsLoaded = `document.querySelector('#consentgate .cg-settings').open && document.querySelector('#consentgate .cg-settings').hasAttribute('data-cg-loaded')`
 )
 
 // settle gives async scripts time to load and run.
@@ -243,7 +246,7 @@ func TestGatewayInABrowser(t *testing.T) {
 		tb := r.tab(t)
 		tb.Open(home)
 		tb.Do(chromedp.Click(chromedp.CSS(gwSettings)))
-		tb.WaitFor("the settings", `document.querySelector('#consentgate .cg-settings').open`)
+		tb.WaitFor("the settings", settingsLoaded)
 		tb.Do(chromedp.Click(chromedp.CSS(`#cg-cat-statistics`)), chromedp.Click(chromedp.CSS(gwSave)))
 		tb.WaitFor("the trackers", `(window.__trackers || []).length >= 3`)
 		settle()
@@ -262,8 +265,8 @@ func TestGatewayInABrowser(t *testing.T) {
 		tb.WaitFor("the trackers", `(window.__trackers || []).length >= 4`)
 		r.trackers.take()
 		// Reopen from the site's own link, as a privacy statement would.
-		tb.Do(chromedp.Click(chromedp.CSS(`a[href="#cookie-settings"]:not(.cg-toggle)`)))
-		tb.WaitFor("the settings", `document.querySelector('#consentgate .cg-settings').open`)
+		tb.Do(chromedp.Click(chromedp.CSS(`a[href="#cookie-settings"]:not(#consentgate *)`)))
+		tb.WaitFor("the settings", settingsLoaded)
 		for _, c := range []string{"statistics", "marketing"} {
 			tb.Do(chromedp.Click(chromedp.CSS(`#cg-cat-` + c)))
 		}

@@ -402,6 +402,7 @@ func TestGuardInABrowser(t *testing.T) {
 		// Statistics only: the container runs and injects everything.
 		tb.Do(chromedp.Evaluate[chromedp.Void](`window.sameDocument = true`))
 		tb.Do(chromedp.Click(chromedp.CSS(gwSettings)))
+		tb.WaitFor("the settings", settingsLoaded)
 		tb.Do(chromedp.Click(chromedp.CSS(`#cg-cat-statistics`)), chromedp.Click(chromedp.CSS(gwSave)))
 		tb.WaitFor("the container", `(window.__tm || []).indexOf('container') >= 0`)
 		settle()
@@ -419,6 +420,7 @@ func TestGuardInABrowser(t *testing.T) {
 		// Accept all, in the settings: every held tag starts, no reload.
 		n := len(tb.Requests())
 		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-toggle`)))
+		tb.WaitFor("the settings", settingsLoaded)
 		for _, c := range []string{"preferences", "marketing", "unclassified"} {
 			tb.Do(chromedp.Click(chromedp.CSS(`#cg-cat-` + c)))
 		}

@@ -17,7 +17,7 @@ func TestServicesInsideCategories(t *testing.T) {
 	tb.Open(post) // the rules see the post's vendors
 	tb.Open(post)
 	tb.Do(chromedp.Click(chromedp.CSS(gwSettings)))
-	tb.WaitFor("the services", `document.querySelector('#consentgate .cg-settings #cg-svc-youtube')`)
+	tb.WaitFor("the services", settingsLoaded)
 	list := tb.eval(`Array.from(document.querySelectorAll('#cg-cat-marketing ~ .cg-services input')).map(function (b) {
 		return b.value + ':' + (document.querySelector('label[for="' + b.id + '"]') || {}).textContent + ':' + b.checked; }).join(' ')`)
 	for _, want := range []string{"youtube:YouTube:false", "google-maps:Google Maps:false", "meta-pixel:Meta (Facebook) Pixel:false"} {

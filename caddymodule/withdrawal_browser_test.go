@@ -17,11 +17,10 @@ func TestWithdrawalTakesOneClick(t *testing.T) {
 	r := newBrowserRig(t)
 	home := r.base + "/"
 	dialogRejectAll := `#consentgate .cg-settings button[value=reject_all]`
-	dialogOpen := `document.querySelector('#consentgate .cg-settings').open`
 
 	for _, reopen := range []struct{ name, control string }{
 		{"the floating control", `#consentgate .cg-toggle`},
-		{"the site's own link", `a[href="#cookie-settings"]:not(.cg-toggle)`},
+		{"the site's own link", `a[href="#cookie-settings"]:not(#consentgate *)`},
 	} {
 		t.Run("from "+reopen.name, func(t *testing.T) {
 			tb := r.tab(t)
@@ -33,7 +32,7 @@ func TestWithdrawalTakesOneClick(t *testing.T) {
 			r.trackers.take()
 
 			tb.Do(chromedp.Click(chromedp.CSS(reopen.control)))
-			tb.WaitFor("the settings", dialogOpen)
+			tb.WaitFor("the settings", settingsLoaded)
 			if got := tb.eval(`document.querySelector('` + dialogRejectAll + `').className + '|' + document.querySelector('#consentgate .cg-banner button[value=reject_all]').className`); got != "cg-btn|cg-btn" {
 				t.Errorf("Reject all in the settings is not styled as on the first layer: %s", got)
 			}

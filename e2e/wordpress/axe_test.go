@@ -285,7 +285,9 @@ func TestBannerAccessibility(t *testing.T) {
 		tb.WaitFor("the settings", dialogOpen)
 		tabTo := func(what, expr string) {
 			t.Helper()
-			for range 12 {
+			// Each category lists its services, each a switch: Tab
+			// passes them all.
+			for range 40 {
 				if evalJS[bool](tb, expr) {
 					return
 				}
