@@ -176,7 +176,7 @@ func (r *Rewriter) needsAttrs(kind tagKind) bool {
 	case kScript:
 		return true
 	case kIFrame, kImg, kEmbed, kObject, kLink, kSource, kVideo, kAudio, kTrack, kInput,
-		kFrame, kBackground, kPing, kMeta, kBase, kStyle, kBody:
+		kFrame, kMeta, kBase, kStyle, kBody:
 		return !r.allAccepted
 	}
 	return false
@@ -216,8 +216,17 @@ func (r *Rewriter) startTag(b []byte, t *tag) int {
 			r.srcdocElement(b, t)
 		}
 		r.st, r.rawName = stRawText, "iframe"
-	case kImg, kEmbed, kObject, kSource, kVideo, kAudio, kTrack, kInput, kFrame, kBackground, kPing:
+	case kImg, kEmbed, kObject, kSource, kVideo, kAudio, kTrack, kInput, kFrame:
 		r.loadingElement(b, t, kind)
+	case kBackground, kPing:
+		// Anchors and table cells are many; only those with a ping or a
+		// background attribute (which lexTag spots) are read whole.
+		if (kind == kPing && t.ping || kind == kBackground && t.background) && !r.allAccepted {
+			lexTag(b, t.start, t, true)
+			r.loadingElement(b, t, kind)
+		} else {
+			r.styleAttr(b, t)
+		}
 	case kLink:
 		r.linkElement(b, t)
 	case kMeta:

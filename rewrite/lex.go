@@ -55,8 +55,9 @@ type tag struct {
 	// declaration says an attribute is named data-consent-declaration;
 	// lexTag finds that even when it does not collect attributes.
 	declaration bool
-	// style says an attribute is named style (whose CSS may load URLs).
-	style bool
+	// style says an attribute is named style (whose CSS may load URLs);
+	// ping and background, that one of those names is there.
+	style, ping, background bool
 	// need is, when lexTag returned false, the byte whose arrival can
 	// complete the tag: the closing quote of a value, or else '>'.
 	need byte
@@ -144,7 +145,7 @@ var class = func() (t [256]uint8) {
 func lexTag(b []byte, i int, t *tag, collect bool) bool {
 	t.start = i
 	t.attrs = t.attrs[:0]
-	t.declaration, t.style, t.need, t.tooMany = false, false, '>', false
+	t.declaration, t.style, t.ping, t.background, t.need, t.tooMany = false, false, false, false, '>', false
 	p := i + 1
 	if p >= len(b) {
 		return false
@@ -237,6 +238,14 @@ func lexTag(b []byte, i int, t *tag, collect bool) bool {
 		case len("style"):
 			if equalFold(b[a.nameStart:a.nameEnd], "style") {
 				t.style = true
+			}
+		case len("ping"):
+			if equalFold(b[a.nameStart:a.nameEnd], "ping") {
+				t.ping = true
+			}
+		case len("background"):
+			if equalFold(b[a.nameStart:a.nameEnd], "background") {
+				t.background = true
 			}
 		}
 	}

@@ -264,7 +264,7 @@ func (r *Rewriter) attrDecision(b []byte, t *tag, a loadAttr) decision {
 			}
 		}
 	case vCSS:
-		if bytes.IndexAny(val, "(\"'") >= 0 { // else no URL can be in it
+		if cssMayLoad(val) {
 			forEachCSSURL(val, match)
 		}
 	case vRefresh:
@@ -517,6 +517,35 @@ func cssIdentName(css []byte, i int, dst []byte) ([]byte, int) {
 		}
 	}
 	return dst, i
+}
+
+// cssMayLoad reports whether a CSS text can hold a URL at all: a url(
+// function, an @import, an image-set( or an escape (which could spell
+// any of them). Most sheets and style attributes have none, and skip the
+// tokenizer.
+func cssMayLoad(css []byte) bool {
+	if bytes.IndexByte(css, '\\') >= 0 {
+		return true
+	}
+	for i := 0; i < len(css); i++ {
+		k := indexAny2(css[i:], '(', '@')
+		if k < 0 {
+			return false
+		}
+		i += k
+		switch css[i] {
+		case '(':
+			// url( or image-set( ends here.
+			if i >= 3 && equalFold(css[i-3:i], "url") || i >= 9 && equalFold(css[i-9:i], "image-set") {
+				return true
+			}
+		case '@':
+			if i+7 <= len(css) && equalFold(css[i+1:i+7], "import") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // mayBeURL reports whether a CSS string could name another host: a font

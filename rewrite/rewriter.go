@@ -650,10 +650,12 @@ func (r *Rewriter) decideStyle(b []byte, end int, closed bool) {
 	}
 	if !marked {
 		var v *rules.Vendor
-		forEachCSSURL(b[r.holdBody:end], func(u []byte) bool {
-			v = r.matchURL(u)
-			return v == nil
-		})
+		if sheet := b[r.holdBody:end]; cssMayLoad(sheet) {
+			forEachCSSURL(sheet, func(u []byte) bool {
+				v = r.matchURL(u)
+				return v == nil
+			})
+		}
 		if v != nil {
 			d = decision{cats: rules.SetOf(v.Category), vendor: v}
 		}
