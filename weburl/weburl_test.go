@@ -241,6 +241,13 @@ func FuzzAgainstNode(f *testing.F) {
 			// tracker host looks like that, so the difference is left.
 			return
 		}
+		if !ok && want.OK && lastLabelDigit(want.Host) {
+			// nlnwa/whatwg-url's IPv4 check fails on a last label of
+			// digits and letters ("100000000000000000000a"), which the
+			// standard reads as a domain. No top-level domain starts with
+			// a digit: no rule names such a host.
+			return
+		}
 		if !ok && want.OK && (!dnsName(want.Host) || strings.Contains(want.Host, "xn--")) {
 			// nlnwa/whatwg-url applies UTS-46's STD3 rules, which the URL
 			// Standard does not: it refuses "ß!" (xn--!-pfa to node's
@@ -254,6 +261,12 @@ func FuzzAgainstNode(f *testing.F) {
 			t.Fatalf("%q against %q: got %+v (%v), node %+v", input, base, got, ok, want)
 		}
 	})
+}
+
+// lastLabelDigit reports whether a host's last label starts with a digit.
+func lastLabelDigit(h string) bool {
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	return last != "" && last[0] >= '0' && last[0] <= '9'
 }
 
 // ipv4 reports whether a host is a dotted IPv4 address.
