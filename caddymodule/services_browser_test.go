@@ -44,6 +44,8 @@ func TestServicesInsideCategories(t *testing.T) {
 	r.trackers.take()
 	tb.Do(chromedp.Click(chromedp.CSS(gwSave)))
 	tb.WaitFor("YouTube", `document.querySelector('iframe[title^="Zuurdesem"]').getAttribute('src')`)
+	r.trackers.waitFor(t, "www.youtube.com/")
+	r.trackers.waitFor(t, "www.google.com/maps")
 	settle()
 	reqs := strings.Join(r.trackers.take(), " ")
 	if !strings.Contains(reqs, "www.youtube.com/") || !strings.Contains(reqs, "www.google.com/maps") {
@@ -54,6 +56,7 @@ func TestServicesInsideCategories(t *testing.T) {
 	}
 	// The next page: the same, from the server.
 	tb.Open(post)
+	r.trackers.waitFor(t, "www.youtube.com/")
 	settle()
 	reqs = strings.Join(r.trackers.take(), " ")
 	if !strings.Contains(reqs, "www.youtube.com/") || strings.Contains(reqs, "facebook") || strings.Contains(reqs, "googletagmanager") {
