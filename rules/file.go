@@ -74,15 +74,46 @@ type VendorSpec struct {
 // CookieSpec describes a cookie, or a family of cookies with a "*" in the
 // name, e.g. "_ga_*".
 type CookieSpec struct {
-	Name     string `json:"name"`
-	Purpose  string `json:"purpose,omitempty"`
+	Name string `json:"name"`
+	// Purpose says, in English, what the cookie is for.
+	Purpose string `json:"purpose,omitempty"`
+	// Lifetime says, in English, how long the cookie is kept. The cookie
+	// declaration puts it in the visitor's language itself when it reads
+	// "session", "<n> <unit>" (unit: second, minute, hour, day, week,
+	// month or year, singular or plural), "up to <n> <unit>", "about <n>
+	// <unit>", "session to <n> <unit>" or "<n> <unit> to <n> <unit>";
+	// any other wording needs a lifetime in Texts.
 	Lifetime string `json:"lifetime,omitempty"`
+	// Texts are the purpose and lifetime in other languages, by language
+	// tag: {"nl": {"purpose": "…"}}. A lifetime left out there is
+	// translated from Lifetime.
+	Texts map[string]CookieText `json:"texts,omitempty"`
 	// Category, when set, is the cookie's own category instead of its
 	// vendor's: for vendors whose cookies serve different purposes.
 	Category string `json:"category,omitempty"`
 	// ThirdParty marks cookies the vendor sets on its own domain, which the
 	// gateway cannot filter but lists in the cookie declaration.
 	ThirdParty bool `json:"third_party,omitempty"`
+}
+
+// CookieText is a cookie's purpose and lifetime in one language.
+type CookieText struct {
+	Purpose  string `json:"purpose,omitempty"`
+	Lifetime string `json:"lifetime,omitempty"`
+}
+
+// checkLanguageTag accepts the language tags of Texts: a primary language
+// subtag in lower case, optionally with a region ("nl", "nl-be").
+func checkLanguageTag(tag string) error {
+	lang, region, hasRegion := strings.Cut(tag, "-")
+	ok := len(lang) >= 2 && len(lang) <= 3 && strings.Trim(lang, "abcdefghijklmnopqrstuvwxyz") == ""
+	if hasRegion {
+		ok = ok && len(region) >= 2 && len(region) <= 3 && strings.Trim(region, "abcdefghijklmnopqrstuvwxyz0123456789") == ""
+	}
+	if !ok || tag == "en" {
+		return fmt.Errorf("texts language %q: use a lower-case language tag such as \"nl\" or \"nl-be\" (English is the cookie's purpose and lifetime themselves)", tag)
+	}
+	return nil
 }
 
 // ParseFile decodes and checks a rules file. Unknown fields are an error, so

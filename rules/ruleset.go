@@ -23,13 +23,19 @@ type Vendor struct {
 // Cookie is a compiled cookie rule.
 type Cookie struct {
 	// Pattern is the cookie name, or a glob with "*", e.g. "_ga_*".
-	Pattern    string
-	Purpose    string
-	Lifetime   string
+	Pattern  string
+	Purpose  string
+	Lifetime string
+	// Texts are the purpose and lifetime in other languages, by language
+	// tag (see CookieSpec).
+	Texts      map[string]CookieText
 	ThirdParty bool
-	Vendor     *Vendor
-	category   Category
-	order      int
+	// Catalogue says the rule comes from the generated catalogue, also
+	// when it is folded into a curated vendor.
+	Catalogue bool
+	Vendor    *Vendor
+	category  Category
+	order     int
 }
 
 // Category returns the cookie's category: its own where its rule gives
@@ -154,7 +160,12 @@ func Compile(enabled Set, files ...*File) (*Ruleset, error) {
 						ccat = c
 					}
 				}
-				c := &Cookie{Pattern: cs.Name, Purpose: cs.Purpose, Lifetime: cs.Lifetime, ThirdParty: cs.ThirdParty, Vendor: v, category: ccat}
+				for tag := range cs.Texts {
+					if err := checkLanguageTag(tag); err != nil {
+						return nil, fmt.Errorf("%s: cookie %q: %w", where, cs.Name, err)
+					}
+				}
+				c := &Cookie{Pattern: cs.Name, Purpose: cs.Purpose, Lifetime: cs.Lifetime, Texts: cs.Texts, ThirdParty: cs.ThirdParty, Catalogue: catalogue, Vendor: v, category: ccat}
 				v.Cookies = append(v.Cookies, c)
 				cookies = append(cookies, c)
 			}
