@@ -272,7 +272,9 @@ func TestCookieDeclarationIsRenderedEscaped(t *testing.T) {
 	for _, want := range []string{
 		"<h3>Noodzakelijk</h3>", "<code>consentgate</code>", "<code>PHPSESSID</code>",
 		"<h3>Statistieken</h3>", "<code>_ga</code>", "Google Analytics",
-		"<h3>Marketing</h3>", "<code>_fbp</code>", "<code>mystery</code>", "Classified by the site operator.",
+		"<h3>Marketing</h3>", "<code>_fbp</code>", "<code>mystery</code>", "Ingedeeld door de beheerder van de website.",
+		// A Dutch page has Dutch purposes and retention.
+		"<td>Onderscheidt bezoekers (een willekeurige client-ID).</td><td>2 jaar</td>",
 	} {
 		if !strings.Contains(decl, want) {
 			t.Errorf("declaration lacks %s", want)

@@ -427,7 +427,8 @@ func (h *Handler) Cleanup() error {
 func (h *Handler) ruleFiles() ([]*rules.File, error) {
 	files := []*rules.File{{Format: rules.FileFormat, Vendors: []rules.VendorSpec{{
 		ID: "consentgate", Name: "consentgate", Category: "necessary", Docs: []string{"README.md"},
-		Cookies: []rules.CookieSpec{{Name: h.CookieName, Purpose: "Remembers which cookie categories you accepted, so the banner is not shown again.", Lifetime: "6 months"}},
+		Cookies: []rules.CookieSpec{{Name: h.CookieName, Purpose: "Remembers which cookie categories you accepted, so the banner is not shown again.", Lifetime: "6 months",
+			Texts: map[string]rules.CookieText{"nl": {Purpose: "Onthoudt welke cookiecategorieën u hebt geaccepteerd, zodat de banner niet opnieuw verschijnt."}}}},
 	}}}}
 	if len(h.Rules) > 0 {
 		files = append(files, siteRules(h.Rules))
@@ -473,7 +474,8 @@ func siteRules(rs []Rule) *rules.File {
 func cookieSpecs(names []string) []rules.CookieSpec {
 	var out []rules.CookieSpec
 	for _, n := range names {
-		out = append(out, rules.CookieSpec{Name: n, Purpose: "Classified by the site operator.", Lifetime: ""})
+		out = append(out, rules.CookieSpec{Name: n, Purpose: "Classified by the site operator.",
+			Texts: map[string]rules.CookieText{"nl": {Purpose: "Ingedeeld door de beheerder van de website."}}})
 	}
 	return out
 }

@@ -144,7 +144,7 @@ func TestDeclarationListsWhatTheSiteUses(t *testing.T) {
 		"<h3>Noodzakelijk</h3>", "<code>consentgate</code>", "<code>PHPSESSID</code>",
 		"<h3>Statistieken</h3>", "<code>_ga</code><", "<code>_ga_*</code>", "Google Analytics",
 		"<h3>Marketing</h3>", "<code>_fbp</code>",
-		"<h3>Overige</h3>", "<code>shop&amp;pref</code>", "<td>onbekend</td>", "<td>24 hours</td>",
+		"<h3>Overige</h3>", "<code>shop&amp;pref</code>", "<td>onbekend</td>", "<td>1 dag</td>",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("declaration lacks %s:\n%s", want, out)

@@ -100,13 +100,17 @@ func lifetimeOf(v string) string {
 	return "session"
 }
 
+// describeDuration writes d as a lifetime in English, in the words
+// localizeLifetime reads.
 func describeDuration(d time.Duration) string {
 	switch day := 24 * time.Hour; {
 	case d <= 0:
 		return "session"
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds", max(1, int(d.Seconds()+0.5)))
 	case d < time.Hour:
 		return fmt.Sprintf("%d minutes", int(d.Minutes()+0.5))
-	case d < 2*day:
+	case d < day:
 		return fmt.Sprintf("%d hours", int(d.Hours()+0.5))
 	case d < 60*day:
 		return fmt.Sprintf("%d days", int(d.Hours()/24+0.5))
@@ -115,6 +119,76 @@ func describeDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%d years", int(d.Hours()/24/365.25+0.5))
 	}
+}
+
+// categoryPurposes say, per language, what the cookies of a category are
+// for: the purpose shown for a catalogue cookie, whose own description
+// (from the Open Cookie Database) is in English only.
+var categoryPurposes = map[string]map[rules.Category]string{
+	"nl": {
+		rules.Necessary:   "Nodig om de website te laten werken.",
+		rules.Statistics:  "Meet hoe bezoekers de website gebruiken.",
+		rules.Preferences: "Onthoudt keuzes en instellingen van de bezoeker.",
+		rules.Marketing:   "Voor advertenties en om bezoekers over websites heen te volgen.",
+	},
+	"en": {
+		rules.Necessary:   "Needed for the website to work.",
+		rules.Statistics:  "Measures how visitors use the website.",
+		rules.Preferences: "Remembers the visitor's choices and settings.",
+		rules.Marketing:   "For advertising and following visitors across websites.",
+	},
+}
+
+// baseLanguage returns the primary subtag of a language tag, in lower case.
+func baseLanguage(tag string) string {
+	base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+	return base
+}
+
+// cookieText returns a cookie rule's purpose and lifetime in lang: the
+// rule's own words in that language (written by people for curated and
+// operator rules); for a catalogue cookie, the category's wording outside
+// English; the lifetime put in lang's words where it reads as one.
+func cookieText(c *rules.Cookie, lang string) (purpose, lifetime string) {
+	base := baseLanguage(lang)
+	purpose, lifetime = c.Purpose, c.Lifetime
+	if base != "en" {
+		t, ok := c.Texts[strings.ToLower(lang)]
+		if !ok {
+			t = c.Texts[base]
+		}
+		if t.Purpose != "" {
+			purpose = t.Purpose
+		} else if c.Catalogue {
+			purpose = categoryPurpose(c.Category(), base)
+		}
+		if t.Lifetime != "" {
+			return purpose, t.Lifetime
+		}
+	}
+	if purpose == "" && c.Catalogue {
+		purpose = categoryPurpose(c.Category(), base)
+	}
+	return purpose, localLifetime(lifetime, base)
+}
+
+func categoryPurpose(c rules.Category, base string) string {
+	if p, ok := categoryPurposes[base]; ok {
+		return p[c]
+	}
+	return categoryPurposes["en"][c]
+}
+
+// localLifetime puts a lifetime in base's words, or leaves it as written
+// when it is in words localizeLifetime does not know.
+func localLifetime(lifetime, base string) string {
+	if l, ok := localizeLifetime(lifetime, base); ok {
+		return l
+	}
+	if strings.EqualFold(lifetime, "unknown") {
+		return ""
+	}
+	return lifetime
 }
 
 // Labels are the declaration's words in one language.
@@ -149,8 +223,9 @@ type row struct {
 	category                        rules.Category
 }
 
-// HTML returns the declaration in the language the labels are in; lang
-// keys the cache. The output is ASCII-only (other characters as numeric
+// HTML returns the declaration in lang, the language the labels are in:
+// purposes and lifetimes in lang where the rules have them (English
+// otherwise); lang keys the cache. The output is ASCII-only (other characters as numeric
 // references), so it fits a page in any charset.
 func (d *Declaration) HTML(lang string, l Labels) []byte {
 	version := d.Seen.version.Load()
@@ -160,7 +235,7 @@ func (d *Declaration) HTML(lang string, l Labels) []byte {
 		return c.html
 	}
 	d.mu.Unlock()
-	out := d.render(l)
+	out := d.render(lang, l)
 	d.mu.Lock()
 	if d.cache == nil {
 		d.cache = make(map[string]cachedDeclaration)
@@ -170,7 +245,12 @@ func (d *Declaration) HTML(lang string, l Labels) []byte {
 	return out
 }
 
-func (d *Declaration) rows() []row {
+// rows lists what the site uses: the cookies seen (set by its responses or
+// sent by browsers), and the cookies that the rules written by people
+// (curated or the operator's) name for the vendors seen on its pages.
+// The catalogue's cookies are listed only when seen: it lists a vendor's
+// whole product family.
+func (d *Declaration) rows(lang string) []row {
 	d.Seen.mu.Lock()
 	cookies := make(map[string]string, len(d.Seen.cookies))
 	for k, v := range d.Seen.cookies {
@@ -193,15 +273,15 @@ func (d *Declaration) rows() []row {
 	for _, name := range d.Always {
 		cookies[name] = cookies[name]
 	}
-	// Cookies of vendors on the pages, as their rules describe them: the
-	// curated vendors' first, then the catalogue's.
-	for _, vs := range [][]*rules.Vendor{d.Rules.Vendors(), d.Rules.CatalogueVendors()} {
-		for _, v := range vs {
-			if !vendors[v.ID] {
-				continue
-			}
-			for _, c := range v.Cookies {
-				add(row{name: c.Pattern, vendor: v.Name, purpose: c.Purpose, lifetime: c.Lifetime, category: c.Category()})
+	// Cookies of vendors on the pages, as their rules describe them.
+	for _, v := range d.Rules.Vendors() {
+		if !vendors[v.ID] {
+			continue
+		}
+		for _, c := range v.Cookies {
+			if !c.Catalogue {
+				purpose, lifetime := cookieText(c, lang)
+				add(row{name: c.Pattern, vendor: v.Name, purpose: purpose, lifetime: lifetime, category: c.Category()})
 			}
 		}
 	}
@@ -216,20 +296,20 @@ func (d *Declaration) rows() []row {
 			if listed[c.Pattern] {
 				continue
 			}
-			lt := c.Lifetime
-			if lt == "" {
-				lt = cookies[n]
+			purpose, lifetime := cookieText(c, lang)
+			if lifetime == "" {
+				lifetime = localLifetime(cookies[n], baseLanguage(lang))
 			}
-			add(row{name: c.Pattern, vendor: c.Vendor.Name, purpose: c.Purpose, lifetime: lt, category: c.Category()})
+			add(row{name: c.Pattern, vendor: c.Vendor.Name, purpose: purpose, lifetime: lifetime, category: c.Category()})
 			continue
 		}
-		add(row{name: n, lifetime: cookies[n], category: rules.Unclassified})
+		add(row{name: n, lifetime: localLifetime(cookies[n], baseLanguage(lang)), category: rules.Unclassified})
 	}
 	return rows
 }
 
-func (d *Declaration) render(l Labels) []byte {
-	rows := d.rows()
+func (d *Declaration) render(lang string, l Labels) []byte {
+	rows := d.rows(lang)
 	var b strings.Builder
 	b.WriteString(`<div class="cg-declaration">`)
 	for _, cat := range d.Categories {
