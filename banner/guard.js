@@ -286,6 +286,9 @@
 	const removeAttr = EP.removeAttribute;
 	const consoleInfo = window.console && console.info;
 	const insertBefore = Node.prototype.insertBefore;
+	const URL0 = window.URL;
+	// The attributes the contract renames to hold an element.
+	const RENAMED = ['srcset', 'src', 'href', 'data', 'poster', 'imagesrcset'];
 
 	// ---- Decisions --------------------------------------------------------
 
@@ -1020,12 +1023,39 @@
 	const allowedNow = (el) => String(call(getAttr, el, P + 'category') || '').split(/\s+/).filter(Boolean)
 		.every((c) => accepted.indexOf(CATS.indexOf(c)) >= 0) || services.indexOf(call(getAttr, el, P + 'vendor') || '') >= 0;
 
+	// Restoring never creates what the page did not have, by the banner
+	// script's rule: a restored URL is http(s) or relative, data: only
+	// where it is an image; so a page script cannot turn a held element's
+	// URL into javascript: and have it restored.
+	function safeURL(u, image) {
+		try {
+			const p = new URL0(u, document.baseURI).protocol;
+			return p === 'http:' || p === 'https:' || image && p === 'data:';
+		} catch (e) {
+			return false;
+		}
+	}
+
+	function restorable(el) {
+		const t = el.localName;
+		return (t === 'script' ? ['src'] : RENAMED).every((n) => {
+			const v = call(getAttr, el, P + n);
+			const parent = el.parentNode;
+			const image = t === 'img' && (n === 'src' || n === 'srcset') || t === 'video' && n === 'poster' ||
+				t === 'source' && n === 'srcset' && !!parent && parent.localName === 'picture' || t === 'link' && n === 'imagesrcset';
+			return v === null || (n === 'srcset' || n === 'imagesrcset' ? srcsetURLs(v) : [v]).every((u) => safeURL(u, image));
+		});
+	}
+
 	// restore brings back in place what a held element was to load. A
 	// script whose src is set again while connected runs, with the
 	// handlers the page gave it. Frames, objects and embeds in the
 	// document are the banner script's to restore, with their
 	// placeholders.
 	function restore(el) {
+		if (!restorable(el)) {
+			return; // stays inert, as the banner script leaves it
+		}
 		call(removeAttr, el, P + 'category');
 		call(removeAttr, el, P + 'vendor');
 		if (el.localName === 'script') {
@@ -1037,7 +1067,7 @@
 				call(setAttr, el, 'type', t);
 			}
 		}
-		for (const n of ['srcset', 'src', 'href', 'data', 'poster', 'imagesrcset']) {
+		for (const n of RENAMED) {
 			const v = call(getAttr, el, P + n);
 			if (v !== null) {
 				call(removeAttr, el, P + n);
