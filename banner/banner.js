@@ -11,7 +11,13 @@
 
 	const P = 'data-consent-';
 	const CATS = ['necessary', 'statistics', 'preferences', 'marketing', 'unclassified'];
-	const RENAMED = ['srcset', 'src', 'href', 'data', 'poster', 'imagesrcset'];
+	// The attributes the rewriter renames and this script may restore:
+	// nothing else ever comes back. xlink:href is renamed to
+	// data-consent-xlink:href (data-consent-xlink-href in XHTML).
+	const RENAMED = ['srcset', 'src', 'href', 'data', 'poster', 'imagesrcset', 'background', 'ping', 'style',
+		'xlink:href', 'xlink-href'];
+	const XLINK = 'http://www.w3.org/1999/xlink';
+	const SVG = 'http://www.w3.org/2000/svg';
 	const self = document.currentScript;
 	const root = document.getElementById('consentgate');
 	if (!root || root.hasAttribute('data-cg-ready')) {
@@ -104,7 +110,8 @@
 		const parent = el.parentNode;
 		return t === 'IMG' && (n === 'src' || n === 'srcset') || t === 'VIDEO' && n === 'poster' ||
 			t === 'SOURCE' && n === 'srcset' && !!parent && parent.tagName === 'PICTURE' ||
-			t === 'LINK' && n === 'imagesrcset';
+			t === 'LINK' && n === 'imagesrcset' || n === 'background' ||
+			el.namespaceURI === SVG && (t === 'image' || t === 'feImage') && n !== 'style';
 	}
 
 	function safeURL(u, image) {
@@ -152,13 +159,19 @@
 	}
 
 	function restorable(el) {
+		if (el.namespaceURI === SVG && el.localName === 'script') {
+			return false; // an SVG script stays held until the next page load
+		}
 		const names = el.tagName === 'SCRIPT' ? ['src'] : RENAMED;
 		return names.every((n) => {
 			const v = el.getAttribute(P + n);
-			if (v === null) {
-				return true;
+			if (v === null || n === 'style') {
+				return true; // a style attribute's url() runs no script
 			}
 			const image = imageAttr(el, n);
+			if (n === 'ping') {
+				return words(v).every((u) => safeURL(u, false));
+			}
 			return n === 'srcset' || n === 'imagesrcset' ?
 				srcsetURLs(v).every((u) => safeURL(u, image)) : safeURL(v, image);
 		});
@@ -169,6 +182,9 @@
 		if (el.tagName === 'SCRIPT') {
 			return el.hasAttribute(P + 'src') ||
 				(el.getAttribute('type') || '').trim().toLowerCase() === 'text/plain';
+		}
+		if (el.tagName === 'STYLE' && (el.getAttribute('type') || '').trim().toLowerCase() === 'text/plain') {
+			return true; // a held sheet (its text maybe in data-consent-sheet)
 		}
 		return RENAMED.some((n) => el.hasAttribute(P + n));
 	}
@@ -231,9 +247,28 @@
 	function restoreElement(el) {
 		for (const n of RENAMED) {
 			const v = el.getAttribute(P + n);
-			if (v !== null) {
-				el.removeAttribute(P + n);
+			if (v === null) {
+				continue;
+			}
+			el.removeAttribute(P + n);
+			if (n === 'xlink:href' || n === 'xlink-href') {
+				el.setAttributeNS(XLINK, 'xlink:href', v);
+			} else {
 				el.setAttribute(n, v);
+			}
+		}
+		if (el.tagName === 'STYLE') {
+			const sheet = el.getAttribute(P + 'sheet');
+			if (sheet !== null) {
+				el.textContent = sheet;
+				el.removeAttribute(P + 'sheet');
+			}
+			const type = el.getAttribute(P + 'type');
+			el.removeAttribute(P + 'type');
+			if (type !== null) {
+				el.setAttribute('type', type);
+			} else {
+				el.removeAttribute('type');
 			}
 		}
 		removePlaceholder(el);
