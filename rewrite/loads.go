@@ -835,22 +835,7 @@ func (r *Rewriter) srcdocElement(b []byte, t *tag) {
 	}
 	e := append(r.edit[:0], b[t.start:a.nameEnd]...)
 	e = append(e, `="`...)
-	for _, c := range r.nestedOut {
-		switch c {
-		case '&':
-			e = append(e, "&amp;"...)
-		case '"':
-			e = append(e, "&quot;"...)
-		case '<':
-			if r.page.XHTML {
-				e = append(e, "&lt;"...) // XML allows no '<' in a value
-			} else {
-				e = append(e, c)
-			}
-		default:
-			e = append(e, c)
-		}
-	}
+	e = appendAttrValue(e, r.nestedOut, r.page.XHTML)
 	e = append(e, '"')
 	e = append(e, b[end:t.end]...)
 	r.edit = e

@@ -680,22 +680,7 @@ func (r *Rewriter) decideStyle(b []byte, end int, closed bool) {
 		return
 	}
 	e := append(edited[:len(edited)-1:len(edited)-1], " "+AttrSheet+`="`...)
-	for _, c := range b[r.holdBody:end] {
-		switch c {
-		case '&':
-			e = append(e, "&amp;"...)
-		case '"':
-			e = append(e, "&quot;"...)
-		case '<':
-			if r.page.XHTML {
-				e = append(e, "&lt;"...) // XML allows no '<' in a value
-			} else {
-				e = append(e, c)
-			}
-		default:
-			e = append(e, c)
-		}
-	}
+	e = appendAttrValue(e, b[r.holdBody:end], r.page.XHTML)
 	e = append(e, `">`...)
 	r.edit = e
 	r.emitTo(b, r.t.start)

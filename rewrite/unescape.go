@@ -78,3 +78,22 @@ func appendRune(dst []byte, r rune) []byte {
 	}
 	return utf8.AppendRune(dst, r)
 }
+
+// appendAttrValue appends v to e escaped for a double-quoted attribute
+// value: '&' and '"' always, '<' too in XHTML, where XML allows none in a
+// value.
+func appendAttrValue(e, v []byte, xhtml bool) []byte {
+	for _, c := range v {
+		switch {
+		case c == '&':
+			e = append(e, "&amp;"...)
+		case c == '"':
+			e = append(e, "&quot;"...)
+		case c == '<' && xhtml:
+			e = append(e, "&lt;"...)
+		default:
+			e = append(e, c)
+		}
+	}
+	return e
+}
