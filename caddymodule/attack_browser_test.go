@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
@@ -113,40 +114,8 @@ func page4(name, body string) attackPage {
 // first straight from the origin (the tracker must load: the attack is
 // real), then through the gateway (nothing may load before a decision).
 func TestAttackPagesInABrowser(t *testing.T) {
-	testenv.Chromium(t)
-	trackers := &trackerStandIns{}
 	up := startRawUpstream(t)
-	gport, tport := testenv.FreePort(t), testenv.FreePort(t)
-	var names, rules []string
-	for _, h := range trackerHosts {
-		names = append(names, fmt.Sprintf("https://%s:%d", h, tport))
-		rules = append(rules, fmt.Sprintf("MAP %s:443 127.0.0.1:%d", h, tport))
-	}
-	rec := startStandInServer(t, trackers)
-	startCaddyWith(t, "\tskip_install_trust\n\tauto_https disable_redirects", fmt.Sprintf(`
-http://:%[1]d {
-	bind 127.0.0.1
-	cookie_consent {
-		rate_limit off
-		proof_log {
-			dir %[2]s
-		}
-	}
-	reverse_proxy %[3]s {
-		flush_interval -1
-	}
-}
-%[4]s {
-	bind 127.0.0.1
-	tls internal
-	reverse_proxy %[5]s {
-		header_up Host {host}
-	}
-}
-`, gport, filepath.Join(t.TempDir(), "prooflog"), up.addr, strings.Join(names, ", "), rec))
-	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", gport))
-	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", tport))
-	browser := browsertest.Start(t, browsertest.Options{HostRules: rules})
+	gateway, trackers, browser := standInGateway(t, up.addr, "flush_interval -1")
 
 	var lastTab *browsertest.Tab
 	// load opens u and watches for a tracker: until one shows (at most
@@ -188,7 +157,7 @@ document.querySelectorAll('script[type="rocketlazyloadscript"],script[type="lite
 			if !ran && len(reqs) == 0 {
 				t.Fatalf("served directly, the page loads no tracker: not an attack")
 			}
-			ran, reqs, _ = load(t, fmt.Sprintf("http://127.0.0.1:%d%s", gport, path), max(3*took, time.Second))
+			ran, reqs, _ = load(t, gateway+path, max(3*took, time.Second))
 			if ran || len(reqs) > 0 {
 				t.Errorf("through the gateway a tracker loaded: ran %v, requests %q", ran, reqs)
 			}
@@ -199,6 +168,48 @@ document.querySelectorAll('script[type="rocketlazyloadscript"],script[type="lite
 			}
 		})
 	}
+}
+
+// standInGateway starts a bare cookie_consent in front of upstream (a
+// loopback address; proxyOptions go into its reverse_proxy block), the
+// tracker stand-ins behind the real tracker host names, and Chromium with
+// those names mapped to loopback. It returns the gateway's base URL.
+func standInGateway(t *testing.T, upstream, proxyOptions string) (string, *trackerStandIns, context.Context) {
+	t.Helper()
+	testenv.Chromium(t)
+	trackers := &trackerStandIns{}
+	gport, tport := testenv.FreePort(t), testenv.FreePort(t)
+	var names, hostRules []string
+	for _, h := range trackerHosts {
+		names = append(names, fmt.Sprintf("https://%s:%d", h, tport))
+		hostRules = append(hostRules, fmt.Sprintf("MAP %s:443 127.0.0.1:%d", h, tport))
+	}
+	rec := startStandInServer(t, trackers)
+	startCaddyWith(t, "\tskip_install_trust\n\tauto_https disable_redirects", fmt.Sprintf(`
+http://:%[1]d {
+	bind 127.0.0.1
+	cookie_consent {
+		rate_limit off
+		proof_log {
+			dir %[2]s
+		}
+	}
+	reverse_proxy %[3]s {
+		%[6]s
+	}
+}
+%[4]s {
+	bind 127.0.0.1
+	tls internal
+	reverse_proxy %[5]s {
+		header_up Host {host}
+	}
+}
+`, gport, filepath.Join(t.TempDir(), "prooflog"), upstream, strings.Join(names, ", "), rec, proxyOptions))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", gport))
+	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", tport))
+	browser := browsertest.Start(t, browsertest.Options{HostRules: hostRules})
+	return fmt.Sprintf("http://127.0.0.1:%d", gport), trackers, browser
 }
 
 // startStandInServer serves the tracker stand-ins on loopback and returns

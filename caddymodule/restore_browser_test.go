@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/consentgate/consentgate/internal/browsertest"
-	"github.com/consentgate/consentgate/internal/testenv"
 )
 
 // heldKindsPage holds one tracker URL in each way the rewriter neutralises
@@ -38,45 +36,15 @@ const heldKindsPage = `<!DOCTYPE html>
 // back after "accept all" in the same page view, not only scripts and
 // embeds.
 func TestHeldKindsRestoreWithoutReload(t *testing.T) {
-	testenv.Chromium(t)
-	trackers := &trackerStandIns{}
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, heldKindsPage)
 	}))
 	t.Cleanup(up.Close)
-	gport, tport := testenv.FreePort(t), testenv.FreePort(t)
-	var names, hostRules []string
-	for _, h := range trackerHosts {
-		names = append(names, fmt.Sprintf("https://%s:%d", h, tport))
-		hostRules = append(hostRules, fmt.Sprintf("MAP %s:443 127.0.0.1:%d", h, tport))
-	}
-	rec := startStandInServer(t, trackers)
-	startCaddyWith(t, "\tskip_install_trust\n\tauto_https disable_redirects", fmt.Sprintf(`
-http://:%[1]d {
-	bind 127.0.0.1
-	cookie_consent {
-		rate_limit off
-		proof_log {
-			dir %[2]s
-		}
-	}
-	reverse_proxy %[3]s
-}
-%[4]s {
-	bind 127.0.0.1
-	tls internal
-	reverse_proxy %[5]s {
-		header_up Host {host}
-	}
-}
-`, gport, filepath.Join(t.TempDir(), "prooflog"), strings.TrimPrefix(up.URL, "http://"), strings.Join(names, ", "), rec))
-	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", gport))
-	testenv.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", tport))
-	browser := browsertest.Start(t, browsertest.Options{HostRules: hostRules})
+	gateway, trackers, browser := standInGateway(t, strings.TrimPrefix(up.URL, "http://"), "")
 	tab := browsertest.NewTab(t, browser)
 
-	tab.Open(fmt.Sprintf("http://127.0.0.1:%d/", gport))
+	tab.Open(gateway + "/")
 	// Images and sheets start at parse; the page's load event has passed.
 	tab.WaitFor("the page's load", `document.readyState === 'complete'`)
 	if got := trackers.take(); len(got) != 0 {
