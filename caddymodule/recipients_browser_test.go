@@ -33,6 +33,16 @@ func TestFirstLayerNamesRecipientsInABrowser(t *testing.T) {
 	if !strings.HasPrefix(more, "en ") || !strings.HasSuffix(more, " meer") {
 		t.Fatalf("the post's many services are not shortened with a link (%q in %q)", more, line)
 	}
+	// Should the settings not open, say where the click went: not
+	// reproduced in 45 runs, one failure seen.
+	tb.eval(`window.__clicks = [], window.addEventListener('click', (e) => { window.__clicks.push(e.target.outerHTML.slice(0, 80) + (e.defaultPrevented ? ' (handled)' : '')); }), ''`)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("clicks: %s; link at %s; first paint: %s", tb.eval(`JSON.stringify(window.__clicks || null)`),
+				tb.eval(`JSON.stringify(document.querySelector('#consentgate .cg-recipients a').getBoundingClientRect())`),
+				tb.eval(`performance.getEntriesByType('paint').map((e) => e.name).join(' ') || 'none'`))
+		}
+	})
 	tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-recipients a`)))
 	tb.WaitFor("the second layer", `document.querySelector('#consentgate .cg-settings').open`)
 	tb.WaitFor("its services", `document.querySelectorAll('#consentgate .cg-services input').length >= 7`)
