@@ -159,7 +159,7 @@ func cookieText(c *rules.Cookie, lang string) (purpose, lifetime string) {
 		}
 		if t.Purpose != "" {
 			purpose = t.Purpose
-		} else if c.Catalogue {
+		} else if _, worded := categoryPurposes[base]; worded && c.Catalogue {
 			purpose = categoryPurpose(c.Category(), base)
 		}
 		if t.Lifetime != "" {
@@ -179,9 +179,13 @@ func categoryPurpose(c rules.Category, base string) string {
 	return categoryPurposes["en"][c]
 }
 
-// localLifetime puts a lifetime in base's words, or leaves it as written
-// when it is in words localizeLifetime does not know.
+// localLifetime puts a lifetime in base's words (English for a language
+// without words here), or leaves it as written when it is in words
+// localizeLifetime does not know.
 func localLifetime(lifetime, base string) string {
+	if _, ok := lifetimeWords[base]; !ok {
+		base = "en"
+	}
 	if l, ok := localizeLifetime(lifetime, base); ok {
 		return l
 	}

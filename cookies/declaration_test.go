@@ -98,6 +98,10 @@ func TestDeclarationInTheVisitorsLanguage(t *testing.T) {
 		}, []string{"Onderscheidt", "jaar", "sessie", "Statistieken"}},
 		// A region's tag reads the language's texts.
 		{"nl-BE", labelsNL, []string{"<td>Onderscheidt bezoekers (een willekeurige client-ID).</td><td>2 jaar</td>"}, []string{"Distinguishes visitors"}},
+		// A language the rules have no texts for gets English.
+		{"de", labelsEN, []string{"<td>Distinguishes visitors (a random client ID).</td><td>2 years</td>", "<td>2 days</td>",
+			"<td>Keeps a logged-in user logged in.</td><td>session, or 14 days with &#34;remember me&#34;</td>",
+			"<td>Mixpanel</td><td>This cookie is used to store a user&#39;s unique identifier.</td><td>1 year</td>"}, []string{"Onderscheidt", "jaar"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lang, func(t *testing.T) {
