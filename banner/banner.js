@@ -20,10 +20,11 @@
 	const SVG = 'http://www.w3.org/2000/svg';
 	const self = document.currentScript;
 	const root = document.getElementById('consentgate');
-	if (!root || root.hasAttribute('data-cg-ready')) {
+	// cg-js marks the banner as this script's (a second copy leaves it);
+	// data-cg-ready follows only once every control works (at the end).
+	if (!root || root.classList.contains('cg-js') || root.hasAttribute('data-cg-ready')) {
 		return;
 	}
-	root.setAttribute('data-cg-ready', '');
 	root.classList.add('cg-js');
 
 	const words = (s) => String(s || '').split(/\s+/).filter(Boolean);
@@ -847,4 +848,8 @@
 	if (location.hash === '#' + anchor) {
 		openSettings();
 	}
+	// Set up: every control works from here on. Tests (and the page's own
+	// scripts) wait for this, not for the script to have started: a setup
+	// that failed half-way must not look ready.
+	root.setAttribute('data-cg-ready', '');
 })();

@@ -60,8 +60,9 @@
 //	data-cg-texts         JSON: embed_notice, embed_load, error, category_<id>
 //	data-cg-vendors       JSON: vendor id -> name (only with Config.VendorNames)
 //
-// The script adds data-cg-ready and the class cg-js, and sets aria-busy
-// while a decision is sent.
+// The script adds the class cg-js when it starts and data-cg-ready once
+// it has set up every control, and sets aria-busy while a decision is
+// sent.
 //
 // # Texts
 //
