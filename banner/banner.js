@@ -342,7 +342,7 @@
 	function placeholder(el, acc) {
 		const missing = categoriesOf(el).filter((c) => !has(acc, c));
 		const id = el.getAttribute(P + 'vendor') || '';
-		const vendor = vendors[id] || id || hostOf(el.getAttribute(P + 'src')) || '?';
+		const vendor = vendors[id] || el.getAttribute(P + 'vendor-name') || id || hostOf(el.getAttribute(P + 'src')) || '?';
 		const category = missing.map((c) => texts['category_' + c] || c).join(', ');
 
 		const box = document.createElement('div');

@@ -154,11 +154,7 @@ func (r *Rewriter) neutraliseDelayed(b []byte, t *tag, d decision) []byte {
 		e = append(e, " "+AttrCategory+`="`...)
 		e = append(e, d.cats.String()...)
 		e = append(e, '"')
-		if d.vendor != nil {
-			e = append(e, " "+AttrVendor+`="`...)
-			e = append(e, d.vendor.ID...)
-			e = append(e, '"')
-		}
+		e = r.appendVendor(e, d.vendor)
 	}
 	if len(info.realType) > 0 {
 		e = append(e, " "+AttrPrefix+`type="`...)

@@ -21,6 +21,11 @@ const (
 	AttrCategory = "data-consent-category"
 	// AttrVendor is the ID of the vendor rule that matched, when one did.
 	AttrVendor = "data-consent-vendor"
+	// AttrVendorName is the vendor's name, written for vendors known only
+	// from the generated catalogue: the banner's script knows the curated
+	// vendors' names, not the catalogue's thousands (an embed's placeholder
+	// shows it).
+	AttrVendorName = "data-consent-vendor-name"
 	// AttrPrefix is put in front of a renamed attribute: src becomes
 	// data-consent-src, srcset data-consent-srcset, href data-consent-href,
 	// data (of object) data-consent-data, and a script's type becomes
@@ -760,6 +765,23 @@ func (r *Rewriter) applyDecision(b []byte, t *tag, d decision, el Element, scrip
 	}
 }
 
+// appendVendor appends the vendor attributes of a held element: its ID and,
+// for a catalogue vendor, its name.
+func (r *Rewriter) appendVendor(e []byte, v *rules.Vendor) []byte {
+	if v == nil {
+		return e
+	}
+	e = append(e, " "+AttrVendor+`="`...)
+	e = append(e, v.ID...)
+	e = append(e, '"')
+	if v.Catalogue && v.Name != "" {
+		e = append(e, " "+AttrVendorName+`="`...)
+		e = appendAttrValue(e, v.Name, r.page.XHTML)
+		e = append(e, '"')
+	}
+	return e
+}
+
 // neutraliseTag returns the start tag t made inert: the attributes that load
 // or run something renamed with AttrPrefix, a script's type set to
 // InertType, and the category and vendor recorded. The new attributes go
@@ -774,11 +796,7 @@ func (r *Rewriter) neutraliseTag(b []byte, t *tag, d decision, script bool, rena
 		e = append(e, " "+AttrCategory+`="`...)
 		e = append(e, d.cats.String()...) // precomputed: no allocation
 		e = append(e, '"')
-		if d.vendor != nil {
-			e = append(e, " "+AttrVendor+`="`...)
-			e = append(e, d.vendor.ID...)
-			e = append(e, '"')
-		}
+		e = r.appendVendor(e, d.vendor)
 	}
 	changed := len(e) > added
 	last := t.nameEnd

@@ -82,9 +82,9 @@ func appendRune(dst []byte, r rune) []byte {
 // appendAttrValue appends v to e escaped for a double-quoted attribute
 // value: '&' and '"' always, '<' too in XHTML, where XML allows none in a
 // value.
-func appendAttrValue(e, v []byte, xhtml bool) []byte {
-	for _, c := range v {
-		switch {
+func appendAttrValue[T string | []byte](e []byte, v T, xhtml bool) []byte {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
 		case c == '&':
 			e = append(e, "&amp;"...)
 		case c == '"':
