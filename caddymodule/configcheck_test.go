@@ -63,7 +63,7 @@ func TestConfigErrorsNameTheOptionTheFixAndTheLine(t *testing.T) {
 
 // TestProvisionErrorsSayTheFix: what only the running machine can tell (a
 // secret from the environment, a rules file in a JSON config) fails
-// `caddy validate` saying which variable or file, and what to do.
+// `caddy validate` naming the site, the variable or file, and what to do.
 func TestProvisionErrorsSayTheFix(t *testing.T) {
 	t.Setenv("CONSENTGATE_TEST_SHORT_SECRET", "short")
 	tests := []struct {
@@ -82,7 +82,9 @@ func TestProvisionErrorsSayTheFix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfgJSON := `{"admin":{"disabled":true},"apps":{"http":{"servers":{"s":{"listen":["127.0.0.1:0"],"routes":[{"handle":[` + tt.handler + `]}]}}}}}`
+			cfgJSON := `{"admin":{"disabled":true},"apps":{"http":{"servers":{"s":{"listen":["127.0.0.1:0"],"routes":[` +
+				`{"match":[{"host":["other.example"]}],"handle":[{"handler":"cookie_consent"}]},` +
+				`{"match":[{"host":["shop.example"]}],"handle":[{"handler":"subroute","routes":[{"handle":[` + tt.handler + `]}]}]}]}}}}}`
 			var cfg caddy.Config
 			if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
 				t.Fatal(err)
@@ -91,10 +93,13 @@ func TestProvisionErrorsSayTheFix(t *testing.T) {
 			if err == nil {
 				t.Fatal("validated")
 			}
-			for _, w := range tt.want {
+			for _, w := range append(tt.want, "cookie_consent in site shop.example (server s (127.0.0.1:0))") {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q\nlacks %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "other.example") {
+				t.Errorf("error %q\nnames a site whose cookie_consent is fine", err)
 			}
 		})
 	}

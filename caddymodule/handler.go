@@ -243,13 +243,25 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision compiles the rules and builds the banner assets. It opens no
 // files for writing and contacts nothing, since `caddy validate` runs it.
+// A configuration error names the site it is in (see siteOf).
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
-	h.metrics = newMetrics(ctx.GetMetricsRegistry())
-	h.warnings = newRateLimitedWarnings(time.Hour, 1000)
 	if err := checkPlacement(ctx); err != nil {
 		return err
 	}
+	self := configJSON(h)
+	if err := h.provision(ctx); err != nil {
+		if site := siteOf(ctx, self); site != "" {
+			return fmt.Errorf("cookie_consent in %s: %w", site, err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (h *Handler) provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.metrics = newMetrics(ctx.GetMetricsRegistry())
+	h.warnings = newRateLimitedWarnings(time.Hour, 1000)
 	if h.Prefix == "" {
 		h.Prefix = DefaultPrefix
 	}

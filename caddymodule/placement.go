@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -49,6 +50,9 @@ type handlerNode struct {
 	name   string
 	answer bool
 	sub    []routeNode // a subroute's routes
+	// consentJSON is a not yet provisioned cookie_consent handler's
+	// configuration, as configJSON gives it (see siteOf).
+	consentJSON string
 }
 
 // placementCache remembers the result for the HTTP app being provisioned,
@@ -235,6 +239,12 @@ func rawHandler(raw json.RawMessage) handlerNode {
 		return handlerNode{name: "?"}
 	}
 	n := handlerNode{name: h.Handler, answer: answering[h.Handler] && !(h.Handler == "file_server" && h.PassThru)}
+	if h.Handler == "cookie_consent" {
+		var cc Handler
+		if json.Unmarshal(raw, &cc) == nil {
+			n.consentJSON = configJSON(&cc)
+		}
+	}
 	if h.Handler == "subroute" {
 		n.sub = rawRoutes(h.Routes)
 		if n.sub == nil {
@@ -284,4 +294,64 @@ func handlerOf(h caddyhttp.MiddlewareHandler) handlerNode {
 	}
 	name := strings.TrimPrefix(string(m.CaddyModule().ID), "http.handlers.")
 	return handlerNode{name: name, answer: answering[name]}
+}
+
+// configJSON is a cookie_consent handler's configuration in one canonical
+// JSON form, to find a handler being provisioned among the raw routes.
+func configJSON(h *Handler) string {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// siteOf names the site(s) whose routes hold a cookie_consent handler
+// configured as self (its configJSON before provisioning), for
+// provision-time errors: Caddy does not tell a handler which site it
+// serves. Two sites with the very same cookie_consent block are both
+// named. Outside an HTTP app it returns "".
+func siteOf(ctx caddy.Context, self string) string {
+	var app *caddyhttp.App
+	for _, m := range ctx.Modules() {
+		if a, ok := m.(*caddyhttp.App); ok {
+			app = a
+			break
+		}
+	}
+	if app == nil || self == "" {
+		return ""
+	}
+	names := make([]string, 0, len(app.Servers))
+	for name := range app.Servers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var found []string
+	var walk func(routes []routeNode, where string)
+	walk = func(routes []routeNode, where string) {
+		for _, r := range routes {
+			site := where
+			if len(r.hosts) > 0 {
+				site = "site " + strings.Join(r.hosts, ", ") + " (" + where + ")"
+			}
+			for _, h := range r.handlers {
+				switch {
+				case h.consentJSON == self && !slices.Contains(found, site):
+					found = append(found, site)
+				case h.sub != nil:
+					walk(h.sub, site)
+				}
+			}
+		}
+	}
+	for _, name := range names {
+		srv := app.Servers[name]
+		where := "server " + name
+		if len(srv.Listen) > 0 {
+			where += " (" + strings.Join(srv.Listen, ", ") + ")"
+		}
+		walk(routesOf(srv.Routes), where)
+	}
+	return strings.Join(found, "; ")
 }
