@@ -238,6 +238,20 @@ const guardPage = `<!DOCTYPE html>
 <script src="/wp-content/plugins/pixel/pixel.js"></script>
 </head><body><h1>Shop</h1><div id="slot"></div><p>Welcome.</p></body></html>`
 
+// guardFramesetPage is a frameset document whose script adds a frame that
+// loads a tracker: a <frame> loads only inside a frameset.
+const guardFramesetPage = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Frames</title>
+<script src="/frameset.js"></script>
+</head><frameset id="fs" cols="50%,50%"><frame src="/blank"></frameset></html>`
+
+const guardFramesetScript = `document.addEventListener('DOMContentLoaded', function () {
+	var f = document.createElement('frame');
+	f.src = 'https://www.youtube.com/embed/frameset';
+	document.getElementById('fs').appendChild(f);
+	window.__frameAdded = true;
+});`
+
 func newGuardRig(t *testing.T) *guardRig {
 	t.Helper()
 	testenv.Chromium(t)
@@ -252,6 +266,15 @@ func newGuardRig(t *testing.T) *guardRig {
 		case "/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = fmt.Fprint(w, guardPage)
+		case "/frameset":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = fmt.Fprint(w, guardFramesetPage)
+		case "/frameset.js":
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = fmt.Fprint(w, guardFramesetScript)
+		case "/blank":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = fmt.Fprint(w, "<!DOCTYPE html><title>blank</title>")
 		case "/base/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = fmt.Fprint(w, strings.Replace(guardPage, "<head>", `<head><base href="https://cdn.elsewhere.example/assets/">`, 1))
@@ -643,4 +666,35 @@ func TestBannerAssetsIgnoreBase(t *testing.T) {
 		t.Errorf("the decision did not reach the endpoint: data-cg-decided=%q", got)
 	}
 	r.trackers.take()
+}
+
+// TestGuardHoldsAFrameInAFrameset: a <frame> a script adds to a frameset
+// is held before a decision (the document has no body, so no banner), and
+// loads once the visitor has accepted on another page.
+func TestGuardHoldsAFrameInAFrameset(t *testing.T) {
+	r := newGuardRig(t)
+	tb := browsertest.NewTab(t, r.browser)
+	tb.Do(chromedp.Navigate(r.base + "/frameset"))
+	tb.WaitFor("the frame", `window.__frameAdded === true`)
+	settle()
+	if got := r.trackerRequests(tb, 0); len(got) != 0 {
+		t.Errorf("tracker requests before a decision: %v", got)
+	}
+	if got := evalString(tb, `document.querySelectorAll('frame')[1].getAttribute('data-consent-category') || ''`); got != "marketing" {
+		t.Errorf("the added frame carries data-consent-category %q, want marketing", got)
+	}
+
+	tb.Open(r.base + "/")
+	tb.Do(chromedp.Click(chromedp.CSS(gwAcceptAll)))
+	tb.WaitFor("the pixel", `(window.__ran || []).indexOf('fbevents') >= 0`)
+	n := len(tb.Requests())
+	tb.Do(chromedp.Navigate(r.base + "/frameset"))
+	tb.WaitFor("the frame", `window.__frameAdded === true`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(strings.Join(r.trackerRequests(tb, n), " "), "www.youtube.com/embed/frameset") {
+		if time.Now().After(deadline) {
+			t.Fatalf("after accepting all, the frame never loaded (requests: %v)", r.trackerRequests(tb, n))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
