@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/consentgate/consentgate/internal/browsertest"
@@ -53,14 +52,8 @@ func TestGuardRestoresOnlySafeURLs(t *testing.T) {
 	cfg := testConfig()
 	st := State{Lang: "en", Accepted: rules.OnlyNecessary}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rest, ok := strings.CutPrefix(r.URL.Path, cfg.Prefix); ok {
-			for _, a := range b.Assets() {
-				if a.Name == rest {
-					w.Header().Set("Content-Type", a.ContentType)
-					w.Write(a.Body)
-					return
-				}
-			}
+		if serveAsset(w, r, b, cfg.Prefix) {
+			return
 		}
 		switch r.URL.Path {
 		case "/page.js":

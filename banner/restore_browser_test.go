@@ -48,14 +48,8 @@ func TestRestoringKeepsUnsafeURLsInert(t *testing.T) {
 	b := mustNew(t, cfg)
 	st := State{Lang: "en", Decided: true, Accepted: rules.AllSet}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rest, ok := strings.CutPrefix(r.URL.Path, cfg.Prefix); ok {
-			for _, a := range b.Assets() {
-				if a.Name == rest {
-					w.Header().Set("Content-Type", a.ContentType)
-					w.Write(a.Body)
-					return
-				}
-			}
+		if serveAsset(w, r, b, cfg.Prefix) {
+			return
 		}
 		switch r.URL.Path {
 		case "/ok.js":
@@ -107,4 +101,21 @@ func TestRestoringKeepsUnsafeURLsInert(t *testing.T) {
 			t.Errorf("#%s has %s %q, want %q", c.id, c.attr, got, c.want)
 		}
 	}
+}
+
+// serveAsset answers a request for one of b's assets under prefix, and
+// reports whether it did.
+func serveAsset(w http.ResponseWriter, r *http.Request, b *Banner, prefix string) bool {
+	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if !ok {
+		return false
+	}
+	for _, a := range b.Assets() {
+		if a.Name == rest {
+			w.Header().Set("Content-Type", a.ContentType)
+			w.Write(a.Body)
+			return true
+		}
+	}
+	return false
 }
