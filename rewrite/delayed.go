@@ -123,22 +123,8 @@ func (r *Rewriter) delayedStart(b []byte, t *tag, info delayedInfo, marked bool,
 
 // applyDelayed neutralises a delayed script the decision blocks.
 func (r *Rewriter) applyDelayed(b []byte, t *tag, d decision, el Element) {
-	blocked, cat := r.blocked(d)
-	if !blocked {
-		return
-	}
-	act := r.action(d, el)
-	r.observe(Event{Action: act, Element: el, Vendor: d.vendor, Category: cat})
-	switch act {
-	case Stripped:
-		r.emitTo(b, t.start)
-		r.skipTo(t.end)
-		r.drop = true
-	case Neutralised:
-		e := r.neutraliseDelayed(b, t, d)
-		r.emitTo(b, t.start)
-		r.put(e)
-		r.skipTo(t.end)
+	if r.holdOrStrip(b, t, d, el) {
+		r.replaceTag(b, t, r.neutraliseDelayed(b, t, d))
 	}
 }
 

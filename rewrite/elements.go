@@ -745,24 +745,37 @@ func (r *Rewriter) linkElement(b []byte, t *tag) {
 // inert; script (or, for <style>, setting the type) says a type of
 // text/plain goes in.
 func (r *Rewriter) applyDecision(b []byte, t *tag, d decision, el Element, script bool, renames attrSet) {
+	if !r.holdOrStrip(b, t, d, el) {
+		return
+	}
+	if edited, changed := r.neutraliseTag(b, t, d, script, renames); changed {
+		r.replaceTag(b, t, edited)
+	}
+}
+
+// holdOrStrip decides the element whose start tag is t, reports the
+// event, strips it when that is the action, and reports whether the
+// caller must make it inert.
+func (r *Rewriter) holdOrStrip(b []byte, t *tag, d decision, el Element) bool {
 	blocked, cat := r.blocked(d)
 	if !blocked {
-		return
+		return false
 	}
 	act := r.action(d, el)
 	r.observe(Event{Action: act, Element: el, Vendor: d.vendor, Category: cat})
-	switch act {
-	case Stripped:
+	if act == Stripped {
 		r.emitTo(b, t.start)
 		r.skipTo(t.end)
 		r.drop = true // the caller clears it for void elements
-	case Neutralised:
-		if edited, changed := r.neutraliseTag(b, t, d, script, renames); changed {
-			r.emitTo(b, t.start)
-			r.put(edited)
-			r.skipTo(t.end)
-		}
 	}
+	return act == Neutralised
+}
+
+// replaceTag writes edited in place of the start tag t.
+func (r *Rewriter) replaceTag(b []byte, t *tag, edited []byte) {
+	r.emitTo(b, t.start)
+	r.put(edited)
+	r.skipTo(t.end)
 }
 
 // appendVendor appends the vendor attributes of a held element: its ID and,
