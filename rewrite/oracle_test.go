@@ -328,10 +328,12 @@ func loads(o oracleTag) bool {
 		_, ok := o.attr("data")
 		return ok
 	case "source", "video", "audio", "track", "frame", "input":
+		// srcset loads only on <source> (in <picture>), poster only on
+		// <video>: a browser ignores them elsewhere.
 		_, src := o.attr("src")
 		_, srcset := o.attr("srcset")
 		_, poster := o.attr("poster")
-		return src || srcset || poster
+		return src || srcset && o.name == "source" || poster && o.name == "video"
 	case "link":
 		_, ok := o.attr("href")
 		return ok
