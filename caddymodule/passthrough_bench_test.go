@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +24,17 @@ import (
 // load run (cmd/loadtest) measures them with separate processes and wrk.
 //
 //	go test ./caddymodule -run '^$' -bench Proxy -benchmem
+//
+// CONSENTGATE_BENCH_PAGE=file serves that page instead of the demo's.
 func BenchmarkProxy(b *testing.B) {
 	image, err := testpages.Load("wp-content/uploads/2026/11/hero.png")
 	if err != nil {
 		b.Fatal(err)
 	}
 	page, err := testpages.Load("index.html")
+	if f := os.Getenv("CONSENTGATE_BENCH_PAGE"); f != "" {
+		page, err = os.ReadFile(f) // a real page, e.g. one of ../shared/corpus/pages
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
