@@ -399,37 +399,91 @@ func (r *Rewriter) markedDecision(b []byte, t *tag) (decision, bool) {
 // classifyURL applies the URL rules, and the unknown-script policy to
 // scripts.
 func (r *Rewriter) classifyURL(u []byte, el Element) decision {
-	if v := r.matchURL(u); v != nil {
-		return decision{cats: rules.SetOf(v.Category), vendor: v}
+	if el != ScriptSrc {
+		if v := r.matchURL(u); v != nil {
+			return decision{cats: rules.SetOf(v.Category), vendor: v}
+		}
+		return decision{}
 	}
+	// A script's URL is read once: for the rules, and for the host of its
+	// first target, which tells an unknown third party.
+	if isDataURL(u) {
+		return decision{}
+	}
+	var v *rules.Vendor
 	var host []byte
-	if el == ScriptSrc && !isDataURL(u) {
-		r.resolver().ForEachTarget(u, func(h, _ []byte) bool {
+	first := true
+	r.resolver().ForEachTarget(u, func(h, pathq []byte) bool {
+		if first {
+			first = false
 			host = append(r.hostBuf[:0], h...)
 			r.hostBuf = host
-			return false
-		})
+		}
+		v = r.cfg.Rules.MatchURL(h, pathq)
+		return v == nil
+	})
+	if v != nil {
+		return decision{cats: rules.SetOf(v.Category), vendor: v}
 	}
-	if el == ScriptSrc && len(host) > 0 && r.isThirdParty(host) {
-		r.observe(Event{Action: UnknownThirdParty, Element: el, Category: rules.Unclassified, Host: string(host)})
-		if r.cfg.BlockUnknown {
-			return decision{cats: rules.SetOf(rules.Unclassified)}
+	if len(host) > 0 {
+		if s := r.site(host); s.third {
+			r.observe(Event{Action: UnknownThirdParty, Element: el, Category: rules.Unclassified, Host: s.host})
+			if r.cfg.BlockUnknown {
+				return decision{cats: rules.SetOf(rules.Unclassified)}
+			}
 		}
 	}
 	return decision{}
 }
 
-// isThirdParty reports whether host belongs to another site than the page:
-// a different registrable domain (eTLD+1).
-func (r *Rewriter) isThirdParty(host []byte) bool {
-	if r.pageSite == "" {
+// siteEntry remembers whether a script host is a third party to the page.
+type siteEntry struct {
+	host  string
+	third bool
+}
+
+// siteCacheSize bounds the hosts a rewriter remembers: a page loads
+// scripts from a handful of hosts, and a miss only costs a lookup.
+const siteCacheSize = 16
+
+// sites is a small cache of the script hosts seen, for the page host
+// sitesFor: the registrable domain costs a public-suffix lookup and two
+// allocations, and the same few hosts come back in every page of a site.
+type sites struct {
+	sitesFor string // the page host the entries are for
+	pageSite string // its registrable domain
+	entries  [siteCacheSize]siteEntry
+	n, next  int
+}
+
+// site returns whether host (lower case, as weburl gives it) belongs to
+// another site than the page: a different registrable domain (eTLD+1).
+// It is computed on a miss only.
+func (r *Rewriter) site(host []byte) siteEntry {
+	c := r.sites
+	if c == nil {
+		c = new(sites)
+		r.sites = c
+	}
+	if c.n == 0 || c.sitesFor != r.page.Host {
 		h := r.page.Host
 		if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
 			h = h[:i]
 		}
-		r.pageSite = registrableDomain(strings.ToLower(strings.TrimSuffix(h, ".")))
+		c.sitesFor, c.n, c.next = r.page.Host, 0, 0
+		c.pageSite = registrableDomain(strings.ToLower(strings.TrimSuffix(h, ".")))
 	}
-	return registrableDomain(string(host)) != r.pageSite
+	for i := range c.entries[:c.n] {
+		if c.entries[i].host == string(host) {
+			return c.entries[i]
+		}
+	}
+	h := string(host)
+	e := siteEntry{host: h, third: registrableDomain(h) != c.pageSite}
+	c.entries[c.next] = e
+	c.next = (c.next + 1) % siteCacheSize
+	c.n = min(c.n+1, siteCacheSize)
+	return e
 }
 
 // registrableDomain returns the eTLD+1 of host, or host itself for an IP
@@ -859,7 +913,7 @@ func (r *Rewriter) fillDeclaration(b []byte, t *tag) bool {
 // content as markup, so an <img> or <iframe> in it loads.
 func (r *Rewriter) inspectNoscript(b []byte, end int) {
 	r.emitTo(b, r.holdBody)
-	var t tag
+	t := &r.nt // reused: its attributes would be allocated per element
 	for p := r.holdBody; p < end; {
 		k := bytes.IndexByte(b[p:end], '<')
 		if k < 0 {
@@ -874,20 +928,20 @@ func (r *Rewriter) inspectNoscript(b []byte, end int) {
 			p = e
 			continue
 		}
-		if p+1 >= end || !isAlpha(b[p+1]) || !lexTag(b[:end], p, &t, true) {
+		if p+1 >= end || !isAlpha(b[p+1]) || !lexTag(b[:end], p, t, true) {
 			p++
 			continue
 		}
 		p = t.end
 		switch k := kindOf(b[t.start+1 : t.nameEnd]); k {
 		case kImg, kEmbed, kObject, kSource, kVideo, kAudio, kTrack, kInput, kFrame, kBackground, kPing:
-			r.loadingElement(b, &t, k)
+			r.loadingElement(b, t, k)
 		case kMeta:
-			r.metaElement(b, &t)
+			r.metaElement(b, t)
 		case kLink:
-			r.linkElement(b, &t)
+			r.linkElement(b, t)
 		case kIFrame:
-			r.srcElement(b, &t, IFrame)
+			r.srcElement(b, t, IFrame)
 			k, closed := rawEnd(b[:end], p, "iframe")
 			if !closed {
 				k = end
@@ -897,7 +951,7 @@ func (r *Rewriter) inspectNoscript(b []byte, end int) {
 			if r.drop {
 				// A stripped iframe loses its content and end tag.
 				r.drop, r.dropEndTag = false, false
-				if closed && lexTag(b[:end], p, &t, false) {
+				if closed && lexTag(b[:end], p, t, false) {
 					p = t.end
 					r.skipTo(p)
 				}

@@ -111,7 +111,8 @@ func (r *Rewriter) foreignStart(b []byte, t *tag) (int, bool) {
 		return 0, false
 	}
 	top := r.foreign[len(r.foreign)-1]
-	lname := string(lowerCopy(name, r.hostBuf[:0]))
+	r.hostBuf = lowerCopy(name, r.hostBuf[:0])
+	lname := foreignName(r.hostBuf)
 	if !lexTag(b, t.start, t, true) {
 		return t.end, true
 	}
@@ -150,6 +151,63 @@ func (r *Rewriter) foreignStart(b []byte, t *tag) (int, bool) {
 		r.foreign = append(r.foreign, foreignFrame{name: lname, math: top.math, integration: integrationPoint(b, t, lname, top.math)})
 	}
 	return t.end, true
+}
+
+// foreignName returns the lower-case name of a foreign element as a string:
+// a constant for the names pages use most, so that the open elements of an
+// icon-heavy page cost no allocation.
+func foreignName(lower []byte) string {
+	switch string(lower) {
+	case "path":
+		return "path"
+	case "g":
+		return "g"
+	case "use":
+		return "use"
+	case "symbol":
+		return "symbol"
+	case "defs":
+		return "defs"
+	case "circle":
+		return "circle"
+	case "rect":
+		return "rect"
+	case "polygon":
+		return "polygon"
+	case "polyline":
+		return "polyline"
+	case "line":
+		return "line"
+	case "ellipse":
+		return "ellipse"
+	case "title":
+		return "title"
+	case "desc":
+		return "desc"
+	case "script":
+		return "script"
+	case "style":
+		return "style"
+	case "image":
+		return "image"
+	case "lineargradient":
+		return "lineargradient"
+	case "radialgradient":
+		return "radialgradient"
+	case "stop":
+		return "stop"
+	case "clippath":
+		return "clippath"
+	case "mask":
+		return "mask"
+	case "text":
+		return "text"
+	case "tspan":
+		return "tspan"
+	case "foreignobject":
+		return "foreignobject"
+	}
+	return string(lower)
 }
 
 // integrationPoint reports whether HTML is parsed inside the foreign

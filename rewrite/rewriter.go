@@ -144,6 +144,7 @@ type Rewriter struct {
 	bodyDone      bool
 
 	t                tag         // scratch for lexing
+	nt               tag         // scratch for lexing inside a held <noscript>
 	urls             *urlCache   // classified attribute values
 	valA, valB, valC []byte      // scratch for decoded attribute values
 	edit             []byte      // scratch for an edited tag
@@ -166,7 +167,7 @@ type Rewriter struct {
 	wantMore     bool           // startTag needs more input before it can decide
 	web          *weburl.Page
 	webHost      string
-	pageSite     string // registrable domain of page.Host, computed lazily
+	sites        *sites // script hosts and whether they are third parties
 }
 
 // New returns a Rewriter writing to w.
@@ -187,7 +188,7 @@ const maxKeptBuffer = 64 << 10
 
 // Reset prepares r for a new response, reusing its buffers.
 func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
-	carry, out, edit, attrs, urls, web, webHost := r.carry[:0], r.out[:0], r.edit[:0], r.t.attrs[:0], r.urls, r.web, r.webHost
+	carry, out, edit, attrs, ntAttrs, urls, web, webHost, sites := r.carry[:0], r.out[:0], r.edit[:0], r.t.attrs[:0], r.nt.attrs[:0], r.urls, r.web, r.webHost, r.sites
 	if cap(carry) > maxKeptBuffer {
 		carry = nil
 	}
@@ -197,8 +198,8 @@ func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 	if out == nil {
 		out = make([]byte, 0, outBufferSize)
 	}
-	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit, urls: urls, web: web, webHost: webHost}
-	r.t.attrs = attrs
+	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit, urls: urls, web: web, webHost: webHost, sites: sites}
+	r.t.attrs, r.nt.attrs = attrs, ntAttrs
 	if r.urls == nil {
 		r.urls = new(urlCache)
 	}

@@ -1,0 +1,169 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/consentgate/consentgate/rules"
+)
+
+// The tests of this file hold the rewriter's shortcuts (caches, reused
+// scratch space, skipped work) to the plain computation they replace.
+
+// thirdPartyRef is the uncached third-party test the site cache replaces.
+func thirdPartyRef(pageHost, host string) bool {
+	h := pageHost
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	return registrableDomain(host) != registrableDomain(strings.ToLower(strings.TrimSuffix(h, ".")))
+}
+
+// TestSiteCacheMatchesUncached asks one pooled rewriter about more hosts
+// than the cache holds, for several page hosts in turn, and compares each
+// answer with the uncached computation.
+func TestSiteCacheMatchesUncached(t *testing.T) {
+	pageHosts := []string{"example.com", "www.Example.COM.", "shop.example.co.uk:8443", "[::1]:2015", "127.0.0.1", "localhost", ""}
+	hosts := []string{"example.com", "cdn.example.com", "example.co.uk", "a.b.example.co.uk", "tracker.net",
+		"127.0.0.1", "[::1]", "localhost", "foo.github.io", "bar.github.io", "github.io", "co.uk", "xn--bcher-kva.example"}
+	for i := range 20 {
+		hosts = append(hosts, fmt.Sprintf("h%d.vendor%d.com", i, i%3))
+	}
+	r := New(&bytes.Buffer{}, &Config{Rules: testRules}, Page{})
+	for round := range 3 {
+		for _, ph := range pageHosts {
+			r.Reset(&bytes.Buffer{}, &Config{Rules: testRules}, Page{Host: ph})
+			for k := range 2 * len(hosts) {
+				h := hosts[(k*7+round)%len(hosts)]
+				got := r.site([]byte(h))
+				if want := thirdPartyRef(ph, h); got.third != want || got.host != h {
+					t.Fatalf("page %q, host %q: cache says (%q, %v), want (%q, %v)", ph, h, got.host, got.third, h, want)
+				}
+			}
+		}
+	}
+}
+
+// TestSiteCacheAllocations: a script host seen before costs no allocation.
+func TestSiteCacheAllocations(t *testing.T) {
+	r := New(&bytes.Buffer{}, &Config{Rules: testRules, BlockUnknown: true}, Page{Host: "example.com", Accepted: rules.OnlyNecessary})
+	host := []byte("static.tracker.net")
+	r.site(host)
+	if n := testing.AllocsPerRun(100, func() { r.site(host) }); n != 0 {
+		t.Errorf("%v allocations per cached lookup", n)
+	}
+}
+
+// classifyURLRef is classifyURL as it was before a script's URL was read
+// once for both the rules and its host: matchURL, then a second reading
+// for the host of the first target, then the uncached third-party test.
+func (r *Rewriter) classifyURLRef(u []byte, el Element) decision {
+	if v := r.matchURL(u); v != nil {
+		return decision{cats: rules.SetOf(v.Category), vendor: v}
+	}
+	var host []byte
+	if el == ScriptSrc && !isDataURL(u) {
+		r.resolver().ForEachTarget(u, func(h, _ []byte) bool {
+			host = append([]byte(nil), h...)
+			return false
+		})
+	}
+	if el == ScriptSrc && len(host) > 0 && thirdPartyRef(r.page.Host, string(host)) {
+		r.observe(Event{Action: UnknownThirdParty, Element: el, Category: rules.Unclassified, Host: string(host)})
+		if r.cfg.BlockUnknown {
+			return decision{cats: rules.SetOf(rules.Unclassified)}
+		}
+	}
+	return decision{}
+}
+
+var classifyURLSeeds = []string{
+	"https://www.googletagmanager.com/gtag/js?id=G-1", "//static.hotjar.com/c/hotjar-1.js", "/wp-includes/js/jquery.js",
+	"js/app.js", "https://cdn.jsdelivr.net/npm/x", "HTTPS://CONNECT.FACEBOOK.NET/en_US/fbevents.js", "data:text/javascript,fbq(1)",
+	"https://www.google-analytics.com/%61nalytics.js", "https://example.com/x.js", "https://sub.example.com/x.js", "http://[::1]/x.js",
+	"https://127.0.0.1:8080/x.js", "javascript:void(0)", "https://localhost/x.js", "  https://www.googletagmanager.com/gtm.js ",
+	"https://www.googletagmanager.com\\gtm.js", "https:www.facebook.com/tr", "", "#", "?x=1", "https://xn--bcher-kva.example/x.js",
+	"https://user:pw@snap.licdn.com/li.lms-analytics/insight.min.js", "https://%77ww.google-analytics.com/analytics.js",
+}
+
+// classifyChecker compares classifyURL with classifyURLRef from one page
+// host, for every element kind that classifies URLs and both
+// unknown-script policies. Its rewriters live across URLs, so that the
+// site cache fills, evicts and answers from memory as in a real page.
+type classifyChecker struct {
+	host     string
+	got, ref [2]*Rewriter
+	rg, rw   recorder
+}
+
+func newClassifyChecker(host string) *classifyChecker {
+	c := &classifyChecker{host: host}
+	for i, blockUnknown := range []bool{false, true} {
+		cfg := &Config{Rules: testRules, BlockUnknown: blockUnknown}
+		c.got[i] = New(&bytes.Buffer{}, cfg, Page{Host: host, Observer: &c.rg})
+		c.ref[i] = New(&bytes.Buffer{}, cfg, Page{Host: host, Observer: &c.rw})
+	}
+	return c
+}
+
+func (c *classifyChecker) check(t *testing.T, u []byte) {
+	t.Helper()
+	for i := range c.got {
+		for _, el := range []Element{ScriptSrc, Link, Img} {
+			c.rg.events, c.rw.events = c.rg.events[:0], c.rw.events[:0]
+			if dg, dw := c.got[i].classifyURL(u, el), c.ref[i].classifyURLRef(u, el); dg != dw {
+				t.Fatalf("page %q, %v %q (block unknown %v): decision %+v, want %+v", c.host, el, u, i == 1, dg, dw)
+			}
+			if c.rg.String() != c.rw.String() {
+				t.Fatalf("page %q, %v %q: events %s, want %s", c.host, el, u, &c.rg, &c.rw)
+			}
+		}
+	}
+}
+
+// TestClassifyURLMatchesReference runs checkClassifyURL on the seeds and
+// on every script, link and image URL of the corpus pages (when present).
+func TestClassifyURLMatchesReference(t *testing.T) {
+	urls := append([]string(nil), classifyURLSeeds...)
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*.html"))
+	src := regexp.MustCompile(`(?i)\s(?:src|href)\s*=\s*["']?([^"'\s>]+)`)
+	for _, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range src.FindAllSubmatch(in, -1) {
+			urls = append(urls, string(m[1]))
+		}
+	}
+	if len(files) == 0 {
+		t.Log("../shared/corpus/pages is not there: seeds only")
+	}
+	slices.Sort(urls)
+	urls = slices.Compact(urls)
+	for _, host := range []string{"www.example.com", "threatpost.com", "localhost:2015"} {
+		c := newClassifyChecker(host)
+		for _, u := range urls {
+			c.check(t, []byte(u))
+			c.check(t, []byte(u)) // again, from the site cache
+		}
+	}
+	t.Logf("%d URLs", len(urls))
+}
+
+func FuzzClassifyURL(f *testing.F) {
+	for _, u := range classifyURLSeeds {
+		f.Add("www.example.com", u)
+	}
+	f.Fuzz(func(t *testing.T, host, u string) {
+		c := newClassifyChecker(host)
+		c.check(t, []byte(u))
+		c.check(t, []byte(u))
+	})
+}
