@@ -15,6 +15,7 @@ package weburl
 import (
 	"bytes"
 	"strings"
+	"sync"
 
 	whatwg "github.com/nlnwa/whatwg-url/url"
 )
@@ -42,71 +43,156 @@ func Resolve(ref, base string) (Target, bool) {
 	if err != nil {
 		return Target{}, false
 	}
+	return target(u), true
+}
+
+// target is where a parsed URL leads.
+func target(u *whatwg.Url) Target {
 	switch u.Scheme() {
 	case "http", "https", "ws", "wss", "ftp":
 	default:
-		return Target{}, true
+		return Target{}
 	}
 	host := strings.TrimSuffix(u.Hostname(), ".")
 	pq := u.Pathname()
 	if q := u.Query(); q != "" {
 		pq += "?" + q
 	}
-	return Target{Host: host, PathQuery: pq}, true
+	return Target{Host: host, PathQuery: pq}
 }
 
 // Page resolves the URLs of one page.
 type Page struct {
 	host      string // as given, for the parser's base
 	plainHost []byte // without port, lower case
+	// plain: plainHost is what the parser makes of host (a plain DNS
+	// name, a valid port), so the fast path may give it for forms the
+	// parser would otherwise resolve against the page.
+	plain bool
+
+	basesOnce sync.Once
+	bases     [2]*whatwg.Url // https://host/ and http://host/; nil if invalid
 }
 
 // NewPage returns the resolver for a page served from host (a port is
 // allowed).
 func NewPage(host string) *Page {
-	return &Page{host: host, plainHost: hostOnly(host)}
+	return &Page{host: host, plainHost: hostOnly(host), plain: plainPageHost(host)}
 }
 
 // ForEachTarget calls f with the target of a URL found in the page, until
 // f returns false. The page's scheme matters to "https:host" (a path on
 // an https page, a host on an http one), and the gateway may not know it:
-// such a URL is given with both readings. The slices are valid during
-// the call.
+// such a URL is given with both readings. A server decodes percent-encoded
+// letters, digits and -._~ in the path ("/%74r" is "/tr" to it): a path
+// with such escapes is given both ways. The slices are valid during the
+// call.
 func (p *Page) ForEachTarget(ref []byte, f func(host, pathq []byte) bool) {
-	if host, pq, ok := fastSplit(ref); ok {
-		f(host, pq)
-		return
+	p.forEachTarget(ref, f)
+}
+
+// forEachTarget is ForEachTarget; parsed reports whether the parser read
+// ref (the slow path).
+func (p *Page) forEachTarget(ref []byte, f func(host, pathq []byte) bool) (parsed bool) {
+	if host, pq, wide, ok := fastSplit(ref); ok {
+		if wide && p.baseless() {
+			return false // the reference's parser failed on the page's URL
+		}
+		giveDecoded(host, pq, f)
+		return false
 	}
 	if pq, ok := fastRelative(ref); ok {
 		f(p.plainHost, pq)
-		return
+		return false
 	}
-	// A server decodes percent-encoded letters, digits and -._~ in the
-	// path: "/%74r" is "/tr" to it. Such a path is given both ways.
+	if pq, ok := p.fastPage(ref); ok {
+		giveDecoded(p.plainHost, pq, f)
+		return false
+	}
+	if opaqueScheme(ref) {
+		// javascript:, data:, mailto:, about:blank...: no network host.
+		if !p.baseless() {
+			f(nil, nil)
+		}
+		return false
+	}
 	f = withDecodedPath(f)
 	s := string(ref)
-
+	bases := p.parsedBases()
+	// Only an http(s) ref without "//" reads differently on an http and
+	// an https page; any other is read once.
+	both := pageSchemeMatters(ref)
 	seen := ""
-	for _, scheme := range [...]string{"https://", "http://"} {
-		t, ok := Resolve(s, scheme+p.host+"/")
-		if !ok {
+	for _, base := range bases {
+		if base == nil {
 			continue
 		}
-		key := t.Host + " " + t.PathQuery
-		if key == seen {
-			continue
+		t, ok := resolveAgainst(s, base)
+		if ok {
+			key := t.Host + " " + t.PathQuery
+			if key != seen {
+				seen = key
+				if !f([]byte(t.Host), []byte(t.PathQuery)) {
+					return true
+				}
+			}
 		}
-		seen = key
-		if !f([]byte(t.Host), []byte(t.PathQuery)) {
-			return
+		if !both {
+			break
 		}
+	}
+	return true
+}
+
+// baseless reports whether the page's URL does not parse (its host is
+// not a host): the parser then reads no ref against it, and the
+// reference gave nothing for a ref its fast path did not read.
+func (p *Page) baseless() bool {
+	if p.plain {
+		return false
+	}
+	b := p.parsedBases()
+	return b[0] == nil && b[1] == nil
+}
+
+// parsedBases are the page's two possible URLs, parsed once.
+func (p *Page) parsedBases() *[2]*whatwg.Url {
+	p.basesOnce.Do(func() {
+		for i, scheme := range [...]string{"https://", "http://"} {
+			if u, err := parser.Parse(scheme + p.host + "/"); err == nil {
+				p.bases[i] = u
+			}
+		}
+	})
+	return &p.bases
+}
+
+// resolveAgainst is Resolve against a parsed base (the parser clones it:
+// it is not changed).
+func resolveAgainst(ref string, base *whatwg.Url) (Target, bool) {
+	u, err := base.Parse(ref)
+	if err != nil {
+		return Target{}, false
+	}
+	return target(u), true
+}
+
+// giveDecoded gives pq, and then its decoded reading if it has one.
+func giveDecoded(host, pq []byte, f func(host, pathq []byte) bool) {
+	if !f(host, pq) {
+		return
+	}
+	if d, changed := decodeUnreserved(pq); changed {
+		f(host, d)
 	}
 }
 
 // fastSplit reads ref when it is a plain absolute or protocol-relative
 // http(s) URL: nothing in it that the parser would strip, map, decode or
-// normalise. Otherwise ok is false and the parser decides.
-func fastSplit(ref []byte) (host, pathq []byte, ok bool) {
+// normalise. Otherwise ok is false and the parser decides. wide reports a
+// form that the fast path before the parsed bases did not read (a
+// fragment, an escape, an empty query...).
+func fastSplit(ref []byte) (host, pathq []byte, wide, ok bool) {
 	var rest []byte
 	switch {
 	case hasPrefix(ref, "https://"):
@@ -116,13 +202,13 @@ func fastSplit(ref []byte) (host, pathq []byte, ok bool) {
 	case hasPrefix(ref, "//"):
 		rest = ref[len("//"):] // the page's scheme, which is http(s)
 	default:
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	end := len(rest)
 	dots, digitsOnlyLast, label := 0, true, 0
 	for i, c := range rest {
 		switch {
-		case c == '/' || c == '?':
+		case c == '/' || c == '?' || c == '#':
 			end = i
 		case c >= 'a' && c <= 'z' || c == '-':
 			digitsOnlyLast = false
@@ -133,13 +219,13 @@ func fastSplit(ref []byte) (host, pathq []byte, ok bool) {
 			continue
 		case c == '.':
 			if label == 0 {
-				return nil, nil, false // empty label
+				return nil, nil, false, false // empty label
 			}
 			dots++
 			digitsOnlyLast, label = true, 0
 			continue
 		default:
-			return nil, nil, false // a port, userinfo, upper case, escapes, IPv6...
+			return nil, nil, false, false // a port, userinfo, upper case, escapes, IPv6...
 		}
 		break
 	}
@@ -150,23 +236,68 @@ func fastSplit(ref []byte) (host, pathq []byte, ok bool) {
 	if len(host) == 0 || label == 0 || digitsOnlyLast || dots == 0 {
 		// Empty, a trailing dot, an IPv4 number or a single label: the
 		// parser knows those rules.
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	if hasPrefix(host, "xn--") || bytes.Contains(host, []byte(".xn--")) {
-		return nil, nil, false // punycode is validated by UTS-46
+		return nil, nil, false, false // punycode is validated by UTS-46
 	}
-	if len(pathq) == 0 {
-		return host, rootPath, true // the parser's "/"
+	if len(pathq) == 0 || pathq[0] == '#' {
+		return host, rootPath, len(pathq) > 0, true // the parser's "/"
 	}
-	for _, c := range pathq {
-		if c <= 0x20 || c >= 0x7F || c == '\\' || c == '#' || c == '"' || c == '<' || c == '>' || c == '`' || c == '{' || c == '}' || c == '%' || c == '^' || c == '|' || c == '\'' {
-			return nil, nil, false
+	if pathq[0] != '/' {
+		return nil, nil, false, false // "?q": the parser adds a "/"
+	}
+	pathq, wide, ok = plainPathQuery(pathq)
+	return host, pathq, wide, ok
+}
+
+// plainPathQuery is the path and query the parser reads from pq (which
+// starts with "/") when it leaves them as they stand: it cuts the fragment
+// and drops an empty query. Percent escapes are left as they are. ok is
+// false for anything the parser would encode or normalise (dot segments,
+// also as "%2e"; backslashes; spaces, controls and non-ASCII bytes).
+//
+// wide reports a byte the fast path before it refused ("%", a fragment,
+// an empty query, "|^'" in the path or "`{}|^\\" in the query).
+func plainPathQuery(pq []byte) (_ []byte, wide, ok bool) {
+	q := -1
+scan:
+	for i := 0; i < len(pq); i++ {
+		c := pq[i]
+		switch c {
+		case '#':
+			pq, wide = pq[:i], true
+			break scan
+		case '%', '|', '^', '\'', '`', '{', '}', '\\':
+			wide = true
+		}
+		if q >= 0 {
+			if c == '.' && pq[i-1] == '/' {
+				wide = true // "/." in the query
+			}
+			if c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '\'' {
+				return nil, false, false // the special-query percent-encode set
+			}
+			continue
+		}
+		switch {
+		case c == '?':
+			q = i
+		case c == '/':
+			if i+1 < len(pq) && (pq[i+1] == '.' || pq[i+1] == '%' && i+3 < len(pq) && pq[i+2] == '2' && pq[i+3]|0x20 == 'e') {
+				return nil, false, false // maybe a dot segment
+			}
+		case c <= 0x20 || c >= 0x7F || c == '\\' || c == '"' || c == '<' || c == '>' || c == '`' || c == '{' || c == '}':
+			return nil, false, false // the path percent-encode set, a backslash
 		}
 	}
-	if pathq[0] != '/' || pathq[len(pathq)-1] == '?' || bytes.Contains(pathq, []byte("/.")) {
-		return nil, nil, false // the "/" the parser adds, an empty query, dot segments
+	if len(pq) > 0 && pq[len(pq)-1] == '?' {
+		wide = true
+		if q == len(pq)-1 {
+			pq = pq[:q] // an empty query
+		}
 	}
-	return host, pathq, true
+	return pq, wide, true
 }
 
 var rootPath = []byte("/")
@@ -215,6 +346,142 @@ func checkRest(ref []byte) ([]byte, bool) {
 	return ref, true
 }
 
+// fastPage reads a reference the parser would resolve against the page
+// in a plain way: the empty reference (the page itself, "/"), and a
+// path-absolute one, also as "./path", with what plainPathQuery accepts.
+// Only on a page whose host the parser leaves as it stands.
+func (p *Page) fastPage(ref []byte) ([]byte, bool) {
+	if !p.plain {
+		return nil, false
+	}
+	if len(ref) == 0 {
+		return rootPath, true
+	}
+	if len(ref) >= 2 && ref[0] == '.' && ref[1] == '/' {
+		ref = ref[1:] // "./x" is "/x" against the page's root
+	}
+	if ref[0] != '/' || len(ref) >= 2 && (ref[1] == '/' || ref[1] == '\\') {
+		return nil, false
+	}
+	pq, _, ok := plainPathQuery(ref)
+	return pq, ok
+}
+
+// opaqueScheme reports whether ref is a URL of a scheme that is not
+// special and has no authority ("javascript:...", "data:...",
+// "about:blank", "mailto:..."): the parser reads an opaque path, which
+// never fails, and no network host.
+func opaqueScheme(ref []byte) bool {
+	if len(ref) == 0 || ref[0]|0x20 < 'a' || ref[0]|0x20 > 'z' {
+		return false
+	}
+	for i := 1; i < len(ref); i++ {
+		c := ref[i]
+		switch {
+		case c|0x20 >= 'a' && c|0x20 <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.':
+		case c == ':':
+			switch strings.ToLower(string(ref[:i])) {
+			case "http", "https", "ws", "wss", "ftp", "file":
+				return false
+			}
+			for _, c := range ref[i+1:] {
+				if c != '\t' && c != '\n' && c != '\r' {
+					return c != '/' && c != '\\' // "//authority" or a path
+				}
+			}
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// pageSchemeMatters reports whether ref may read differently on an http
+// and an https page: only an http or https URL (after the parser strips
+// leading controls and spaces and removes tabs and newlines) that does
+// not go on with "//": "https:host" is a path on an https page and a host
+// on an http one.
+func pageSchemeMatters(ref []byte) bool {
+	i := 0
+	for i < len(ref) && ref[i] <= 0x20 {
+		i++
+	}
+	var scheme [6]byte
+	n := 0
+	for ; i < len(ref); i++ {
+		c := ref[i]
+		if c == '\t' || c == '\n' || c == '\r' {
+			continue
+		}
+		if c == ':' {
+			break
+		}
+		if n == len(scheme) {
+			return false
+		}
+		scheme[n] = c | 0x20 // lower case for letters; "http(s)" has only letters
+		n++
+	}
+	if i == len(ref) || string(scheme[:n]) != "http" && string(scheme[:n]) != "https" {
+		return false
+	}
+	slashes := 0
+	for _, c := range ref[i+1:] {
+		if c == '\t' || c == '\n' || c == '\r' {
+			continue
+		}
+		if c != '/' {
+			break
+		}
+		if slashes++; slashes == 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// plainPageHost reports whether the parser reads the page host h as
+// hostOnly does: lower-case DNS labels whose last starts with a letter
+// (no IPv4 number), no punycode, and an optional valid port.
+func plainPageHost(h string) bool {
+	if i := strings.IndexByte(h, ':'); i >= 0 {
+		port := h[i+1:]
+		h = h[:i]
+		if len(port) > 5 {
+			return false
+		}
+		v := 0
+		for j := 0; j < len(port); j++ {
+			if port[j] < '0' || port[j] > '9' {
+				return false
+			}
+			v = v*10 + int(port[j]-'0')
+		}
+		if v > 65535 {
+			return false
+		}
+	}
+	label := 0
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-':
+			if label == 0 && (c < 'a' || c > 'z') && strings.IndexByte(h[i:], '.') < 0 {
+				return false // a last label that may read as a number
+			}
+			label++
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		default:
+			return false
+		}
+	}
+	return label > 0 && !strings.HasPrefix(h, "xn--") && !strings.Contains(h, ".xn--")
+}
+
 // hostOnly is a page host without its port, in lower case.
 func hostOnly(h string) []byte {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
@@ -238,15 +505,22 @@ func withDecodedPath(f func(host, pathq []byte) bool) func(host, pathq []byte) b
 // decodeUnreserved decodes the percent-encoded unreserved characters
 // (RFC 3986: letters, digits, -._~) of a path and query.
 func decodeUnreserved(pq []byte) ([]byte, bool) {
-	if !strings.Contains(string(pq), "%") {
+	first := -1
+	for i := 0; i+2 < len(pq); i++ {
+		if pq[i] == '%' && isHex(pq[i+1]) && isHex(pq[i+2]) && unreserved(unhex(pq[i+1])<<4|unhex(pq[i+2])) {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
 		return pq, false
 	}
-	out := make([]byte, 0, len(pq))
+	out := make([]byte, first, len(pq))
+	copy(out, pq[:first])
 	changed := false
-	for i := 0; i < len(pq); i++ {
+	for i := first; i < len(pq); i++ {
 		if pq[i] == '%' && i+2 < len(pq) && isHex(pq[i+1]) && isHex(pq[i+2]) {
-			c := unhex(pq[i+1])<<4 | unhex(pq[i+2])
-			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			if c := unhex(pq[i+1])<<4 | unhex(pq[i+2]); unreserved(c) {
 				out = append(out, c)
 				i += 2
 				changed = true
@@ -256,6 +530,10 @@ func decodeUnreserved(pq []byte) ([]byte, bool) {
 		out = append(out, pq[i])
 	}
 	return out, changed
+}
+
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f' }

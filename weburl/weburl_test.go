@@ -127,7 +127,7 @@ func FuzzFastSplit(f *testing.F) {
 				t.Fatalf("%q: relative to the fast path, the parser says %+v (%v)", s, want, wok)
 			}
 		}
-		host, pq, ok := fastSplit([]byte(s))
+		host, pq, _, ok := fastSplit([]byte(s))
 		if !ok {
 			return
 		}
