@@ -5,79 +5,250 @@ import "bytes"
 // forEachCSSURL calls f with every URL a CSS text may load, until f
 // returns false: url() tokens, the string of an @import, and the strings
 // in image-set() and src(). Comments are skipped and escapes decoded, as a
-// CSS tokenizer does (CSS Syntax §4).
+// CSS tokenizer does (CSS Syntax §4). f must not keep u: its bytes are
+// reused for the next URL.
+//
+// The scan reads a token only where it can matter: it jumps over runs of
+// bytes that are none of the stops (cssStopBytes) and reads the identifier a
+// '(' closes backwards from it. Between two stops there are only name
+// bytes and punctuation that no token spans, so the identifier before a
+// '(' is the run of name bytes there (without leading digits, which start
+// no identifier); an escape, which can put any byte in an identifier, is
+// a stop, and the identifier that holds it is read forwards, exactly.
+// Strings and unquoted url() values without escapes or line breaks are
+// found with bytes.IndexByte and copied whole. It reports exactly what the
+// byte-by-byte tokenizer (kept in css_ref_test.go) reports.
 func forEachCSSURL(css []byte, f func([]byte) bool) {
 	var buf []byte
 	var name [24]byte
 	importPending := false
-	depth, special := 0, 0 // parenthesis depth; depth inside image-set() or src()
+	// nest counts the parentheses open in the image-set(), src() or
+	// url("...") whose strings are URLs (0: outside any). Outside, the
+	// depth of other parentheses matters to nothing, and ')' is no stop.
+	nest := 0
+	var stops cssStopper
+	stops.init(css)
+	lo := 0 // where the last token read ended: no identifier starts before it
 	for i := 0; i < len(css); {
-		c := css[i]
-		switch {
-		case c == '/' && i+1 < len(css) && css[i+1] == '*':
-			k := bytes.Index(css[i+2:], []byte("*/"))
-			if k < 0 {
-				return
+		if i = stops.next(i, importPending, nest > 0); i >= len(css) {
+			return
+		}
+		var n []byte // the identifier that a '(' at css[i] closes
+		switch css[i] {
+		case '/':
+			if i+1 < len(css) && css[i+1] == '*' {
+				k := bytes.Index(css[i+2:], cssCommentEnd)
+				if k < 0 {
+					return
+				}
+				i += k + 4
+			} else {
+				i++
 			}
-			i += k + 4
-		case c == '"' || c == '\'':
-			buf, i = cssString(css, i, buf[:0])
-			if (importPending || special > 0) && mayBeURL(buf) && !f(buf) {
-				return
+			lo = i
+			continue
+		case '"', '\'':
+			if importPending || nest > 0 {
+				buf, i = cssStringFast(css, i, buf[:0])
+				if mayBeURL(buf) && !f(buf) {
+					return
+				}
+			} else {
+				i = skipCSSString(css, i, &buf)
 			}
 			importPending = false
-		case c == '@':
-			var n []byte
+			lo = i
+			continue
+		case '@':
 			n, i = cssIdentName(css, i+1, name[:0])
 			importPending = equalFold(n, "import")
-		case c == ';' || c == '{' || c == '}':
+			lo = i
+			continue
+		case ';', '{', '}':
 			importPending = false
 			i++
-		case c == '(':
-			depth++
+			lo = i
+			continue
+		case ')': // only inside (nest > 0)
+			nest--
 			i++
-		case c == ')':
-			if special > 0 && depth <= special {
-				special = 0
+			lo = i
+			continue
+		case '(':
+			j := identStart(css, lo, i)
+			n = css[j:i]
+		case '\\':
+			if i+1 >= len(css) || css[i+1] == '\n' {
+				i++ // no escape: a stray backslash
+				lo = i
+				continue
 			}
-			if depth > 0 {
-				depth--
-			}
-			i++
-		case isCSSNameStart(c) || c == '\\' && i+1 < len(css) && css[i+1] != '\n':
-			var n []byte
-			n, i = cssIdentName(css, i, name[:0])
+			// The identifier the escape is in starts at the name bytes
+			// before it, if any: read it all, forwards.
+			n, i = cssIdentName(css, identStart(css, lo, i), name[:0])
 			if i >= len(css) || css[i] != '(' {
+				lo = i
 				continue
 			}
-			if !equalFold(n, "url") {
-				depth++
-				i++
-				if special == 0 && (equalFold(n, "image-set") || equalFold(n, "-webkit-image-set") || equalFold(n, "src")) {
-					special = depth
-				}
-				continue
-			}
+		}
+		// css[i] is a '(' and n the identifier before it.
+		if !equalFold(n, "url") {
 			i++
-			for i < len(css) && isCSSSpace(css[i]) {
-				i++
+			if nest > 0 || equalFold(n, "image-set") || equalFold(n, "-webkit-image-set") || equalFold(n, "src") {
+				nest++
 			}
-			if i < len(css) && (css[i] == '"' || css[i] == '\'') {
-				depth++
-				if special == 0 {
-					special = depth // url("..."): the string is a URL
-				}
-				continue
-			}
-			buf, i = cssURL(css, i, buf[:0])
-			importPending = false
-			if !f(buf) {
-				return
-			}
-		default:
+			lo = i
+			continue
+		}
+		i++
+		for i < len(css) && isCSSSpace(css[i]) {
 			i++
 		}
+		if i < len(css) && (css[i] == '"' || css[i] == '\'') {
+			nest++ // url("..."): the string is a URL
+			lo = i
+			continue
+		}
+		buf, i = cssURLFast(css, i, buf[:0])
+		importPending = false
+		if !f(buf) {
+			return
+		}
+		lo = i
 	}
+}
+
+var cssCommentEnd = []byte("*/")
+
+// cssStopBytes are the bytes forEachCSSURL stops at: those that start a
+// comment, a string, an at-keyword or an escape, '(' and, inside an
+// image-set(), src() or url("..."), ')'. While an @import waits for its
+// URL, ';', '{' and '}' (which end it) are stops too.
+const cssStopBytes = "/\"'@()\\"
+
+const cssCloseStop = 5 // ')' in cssStopBytes
+
+// cssStopper finds the next stop in a CSS text. It keeps, for each stop
+// byte, where it occurs next, and searches again (bytes.IndexByte) only
+// once the scan has passed that: every byte is searched once per stop
+// byte, at the speed of IndexByte, not of a loop over bytes.
+type cssStopper struct {
+	css []byte
+	at  [len(cssStopBytes)]int // the next occurrence of each stop byte (len(css): none)
+}
+
+func (s *cssStopper) init(css []byte) {
+	s.css = css
+	for k := range s.at {
+		s.at[k] = -1
+	}
+}
+
+// next returns the position of the first stop at or after i, or len(css);
+// ')' is one only when nested.
+func (s *cssStopper) next(i int, importPending, nested bool) int {
+	stop := len(s.css)
+	for k := range s.at {
+		if k == cssCloseStop && !nested {
+			continue
+		}
+		at := s.at[k]
+		if at < i {
+			at = bytes.IndexByte(s.css[i:], cssStopBytes[k])
+			if at < 0 {
+				at = len(s.css)
+			} else {
+				at += i
+			}
+			s.at[k] = at
+		}
+		stop = min(stop, at)
+	}
+	if importPending {
+		for j := i; j < stop; j++ {
+			if c := s.css[j]; c == ';' || c == '{' || c == '}' {
+				return j
+			}
+		}
+	}
+	return stop
+}
+
+// cssURLByte marks the bytes an unquoted url() value cannot copy as they
+// are: the spaces it drops and the backslash of an escape.
+var cssURLByte = func() (t [256]bool) {
+	for _, c := range []byte(" \t\n\r\f\\") {
+		t[c] = true
+	}
+	return t
+}()
+
+// identStart is where the identifier that ends at css[i] starts, when
+// css[lo:i] holds no stop: after the run of name bytes before i and the
+// digits that lead it (a digit starts no identifier); i when there is none.
+func identStart(css []byte, lo, i int) int {
+	j := i
+	for j > lo && isCSSName(css[j-1]) {
+		j--
+	}
+	for j < i && css[j] >= '0' && css[j] <= '9' {
+		j++
+	}
+	return j
+}
+
+// cssStringFast is cssString for a string without escapes or line breaks
+// (most are): found with bytes.IndexByte and copied whole.
+func cssStringFast(css []byte, i int, dst []byte) ([]byte, int) {
+	body, end, ok := plainCSSString(css, i)
+	if !ok {
+		return cssString(css, i, dst)
+	}
+	return append(dst, body...), end
+}
+
+// skipCSSString returns where the string whose quote is at css[i] ends;
+// only a string with escapes or line breaks is decoded (into *scratch).
+func skipCSSString(css []byte, i int, scratch *[]byte) int {
+	if _, end, ok := plainCSSString(css, i); ok {
+		return end
+	}
+	var end int
+	*scratch, end = cssString(css, i, (*scratch)[:0])
+	return end
+}
+
+// plainCSSString returns the body of the string whose quote is at css[i]
+// and where it ends, when the body has no backslash and no line break; ok
+// is false otherwise.
+func plainCSSString(css []byte, i int) (body []byte, end int, ok bool) {
+	rest := css[i+1:]
+	k := bytes.IndexByte(rest, css[i])
+	body, end = rest, len(css) // unterminated: the string runs to the end
+	if k >= 0 {
+		body, end = rest[:k], i+1+k+1
+	}
+	if bytes.IndexByte(body, '\n') >= 0 || bytes.IndexByte(body, '\\') >= 0 {
+		return nil, 0, false
+	}
+	return body, end, true
+}
+
+// cssURLFast is cssURL for a value without spaces or escapes (most are,
+// data: URLs included): found with bytes.IndexByte and copied whole.
+func cssURLFast(css []byte, i int, dst []byte) ([]byte, int) {
+	rest := css[i:]
+	k := bytes.IndexByte(rest, ')')
+	body, end := rest, len(css)
+	if k >= 0 {
+		body, end = rest[:k], i+k+1
+	}
+	for _, c := range body {
+		if cssURLByte[c] {
+			return cssURL(css, i, dst)
+		}
+	}
+	return append(dst, body...), end
 }
 
 // cssIdentName consumes the identifier at css[i] and returns its first
