@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	whatwg "github.com/nlnwa/whatwg-url/url"
 )
@@ -122,19 +123,17 @@ func (p *Page) forEachTarget(ref []byte, f func(host, pathq []byte) bool) (parse
 	// Only an http(s) ref without "//" reads differently on an http and
 	// an https page; any other is read once.
 	both := pageSchemeMatters(ref)
-	seen := ""
+	var seen Target
+	given := false
 	for _, base := range bases {
 		if base == nil {
 			continue
 		}
 		t, ok := resolveAgainst(s, base)
-		if ok {
-			key := t.Host + " " + t.PathQuery
-			if key != seen {
-				seen = key
-				if !f([]byte(t.Host), []byte(t.PathQuery)) {
-					return true
-				}
+		if ok && (!given || t != seen) {
+			seen, given = t, true
+			if !f([]byte(t.Host), []byte(t.PathQuery)) {
+				return true
 			}
 		}
 		if !both {
@@ -188,10 +187,11 @@ func giveDecoded(host, pq []byte, f func(host, pathq []byte) bool) {
 }
 
 // fastSplit reads ref when it is a plain absolute or protocol-relative
-// http(s) URL: nothing in it that the parser would strip, map, decode or
-// normalise. Otherwise ok is false and the parser decides. wide reports a
-// form that the fast path before the parsed bases did not read (a
-// fragment, an escape, an empty query...).
+// http(s) URL: a host the parser leaves as it stands (but for ASCII upper
+// case) and what readPathQuery reads. Otherwise ok is false and the
+// parser decides. wide reports a form that the fast path before the
+// parsed bases did not read (a fragment, an escape, an empty query, a
+// byte the parser encodes...).
 func fastSplit(ref []byte) (host, pathq []byte, wide, ok bool) {
 	var rest []byte
 	switch {
@@ -204,14 +204,21 @@ func fastSplit(ref []byte) (host, pathq []byte, wide, ok bool) {
 	default:
 		return nil, nil, false, false
 	}
+	for len(rest) > 0 && rest[len(rest)-1] <= 0x20 {
+		rest, wide = rest[:len(rest)-1], true // the parser trims controls and spaces
+	}
 	end := len(rest)
-	dots, digitsOnlyLast, label := 0, true, 0
+	dots, digitsOnlyLast, label, upper := 0, true, 0, false
 	for i, c := range rest {
 		switch {
 		case c == '/' || c == '?' || c == '#':
 			end = i
 		case c >= 'a' && c <= 'z' || c == '-':
 			digitsOnlyLast = false
+			label++
+			continue
+		case c >= 'A' && c <= 'Z':
+			digitsOnlyLast, upper = false, true
 			label++
 			continue
 		case c >= '0' && c <= '9':
@@ -225,12 +232,12 @@ func fastSplit(ref []byte) (host, pathq []byte, wide, ok bool) {
 			digitsOnlyLast, label = true, 0
 			continue
 		default:
-			return nil, nil, false, false // a port, userinfo, upper case, escapes, IPv6...
+			return nil, nil, false, false // a port, userinfo, escapes, IPv6...
 		}
 		break
 	}
 	host, pathq = rest[:end], rest[end:]
-	if last := bytes.LastIndexByte(host, '.') + 1; last < len(host) && (host[last] < 'a' || host[last] > 'z') {
+	if last := bytes.LastIndexByte(host, '.') + 1; last < len(host) && (host[last]|0x20 < 'a' || host[last]|0x20 > 'z') {
 		digitsOnlyLast = true // a last label that may read as a number: the parser decides
 	}
 	if len(host) == 0 || label == 0 || digitsOnlyLast || dots == 0 {
@@ -238,29 +245,44 @@ func fastSplit(ref []byte) (host, pathq []byte, wide, ok bool) {
 		// parser knows those rules.
 		return nil, nil, false, false
 	}
+	if upper {
+		host, wide = bytes.ToLower(host), true // the parser's ASCII lower case
+	}
 	if hasPrefix(host, "xn--") || bytes.Contains(host, []byte(".xn--")) {
 		return nil, nil, false, false // punycode is validated by UTS-46
 	}
 	if len(pathq) == 0 || pathq[0] == '#' {
-		return host, rootPath, len(pathq) > 0, true // the parser's "/"
+		return host, rootPath, wide || len(pathq) > 0, true // the parser's "/"
 	}
 	if pathq[0] != '/' {
 		return nil, nil, false, false // "?q": the parser adds a "/"
 	}
-	pathq, wide, ok = plainPathQuery(pathq)
-	return host, pathq, wide, ok
+	pathq, w, ok := readPathQuery(pathq)
+	return host, pathq, wide || w, ok
 }
 
-// plainPathQuery is the path and query the parser reads from pq (which
-// starts with "/") when it leaves them as they stand: it cuts the fragment
-// and drops an empty query. Percent escapes are left as they are. ok is
-// false for anything the parser would encode or normalise (dot segments,
-// also as "%2e"; backslashes; spaces, controls and non-ASCII bytes).
+// readPathQuery is the path and query the parser reads from pq, which
+// starts with "/" and has no trailing controls or spaces: it removes tabs
+// and newlines, cuts the fragment, drops an empty query and percent-
+// encodes what the path and the (special) query percent-encode sets name,
+// with non-ASCII text as UTF-8. Percent escapes are left as they are. ok
+// is false for what the parser would normalise (dot segments, also as
+// "%2e"; backslashes in the path) and for invalid UTF-8.
 //
-// wide reports a byte the fast path before it refused ("%", a fragment,
-// an empty query, "|^'" in the path or "`{}|^\\" in the query).
-func plainPathQuery(pq []byte) (_ []byte, wide, ok bool) {
-	q := -1
+// wide reports what the fast path before it refused: "%", a fragment, an
+// empty query, "|^'" in the path or "`{}|^\\" in the query, "/." in the
+// query, bytes to encode, tabs and newlines.
+func readPathQuery(pq []byte) (_ []byte, wide, ok bool) {
+	if bytes.IndexByte(pq, '\t') >= 0 || bytes.IndexByte(pq, '\n') >= 0 || bytes.IndexByte(pq, '\r') >= 0 {
+		clean := make([]byte, 0, len(pq))
+		for _, c := range pq {
+			if c != '\t' && c != '\n' && c != '\r' {
+				clean = append(clean, c)
+			}
+		}
+		pq, wide = clean, true
+	}
+	q, encode, high := -1, false, false
 scan:
 	for i := 0; i < len(pq); i++ {
 		c := pq[i]
@@ -271,12 +293,15 @@ scan:
 		case '%', '|', '^', '\'', '`', '{', '}', '\\':
 			wide = true
 		}
+		if c >= 0x80 {
+			high = true
+		}
 		if q >= 0 {
 			if c == '.' && pq[i-1] == '/' {
 				wide = true // "/." in the query
 			}
-			if c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '\'' {
-				return nil, false, false // the special-query percent-encode set
+			if queryEncoded(c) {
+				encode = true
 			}
 			continue
 		}
@@ -287,9 +312,14 @@ scan:
 			if i+1 < len(pq) && (pq[i+1] == '.' || pq[i+1] == '%' && i+3 < len(pq) && pq[i+2] == '2' && pq[i+3]|0x20 == 'e') {
 				return nil, false, false // maybe a dot segment
 			}
-		case c <= 0x20 || c >= 0x7F || c == '\\' || c == '"' || c == '<' || c == '>' || c == '`' || c == '{' || c == '}':
-			return nil, false, false // the path percent-encode set, a backslash
+		case c == '\\':
+			return nil, false, false // a slash to the parser
+		case pathEncoded(c):
+			encode = true
 		}
+	}
+	if high && !utf8.Valid(pq) {
+		return nil, false, false // the parser reads U+FFFD
 	}
 	if len(pq) > 0 && pq[len(pq)-1] == '?' {
 		wide = true
@@ -297,7 +327,31 @@ scan:
 			pq = pq[:q] // an empty query
 		}
 	}
+	if encode {
+		out := make([]byte, 0, len(pq)+32)
+		for i, c := range pq {
+			if q >= 0 && i > q && queryEncoded(c) || (q < 0 || i < q) && pathEncoded(c) {
+				out = append(out, '%', upperHex[c>>4], upperHex[c&15])
+			} else {
+				out = append(out, c)
+			}
+		}
+		pq, wide = out, true
+	}
 	return pq, wide, true
+}
+
+const upperHex = "0123456789ABCDEF"
+
+// pathEncoded: the path percent-encode set (nlnwa/whatwg-url v0.6.2),
+// but "?" and "#", which end the path.
+func pathEncoded(c byte) bool {
+	return c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '`' || c == '{' || c == '}'
+}
+
+// queryEncoded: the special-query percent-encode set, but "#".
+func queryEncoded(c byte) bool {
+	return c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '\''
 }
 
 var rootPath = []byte("/")
@@ -348,7 +402,7 @@ func checkRest(ref []byte) ([]byte, bool) {
 
 // fastPage reads a reference the parser would resolve against the page
 // in a plain way: the empty reference (the page itself, "/"), and a
-// path-absolute one, also as "./path", with what plainPathQuery accepts.
+// path-absolute one, also as "./path", with what readPathQuery reads.
 // Only on a page whose host the parser leaves as it stands.
 func (p *Page) fastPage(ref []byte) ([]byte, bool) {
 	if !p.plain {
@@ -357,13 +411,16 @@ func (p *Page) fastPage(ref []byte) ([]byte, bool) {
 	if len(ref) == 0 {
 		return rootPath, true
 	}
+	for len(ref) > 0 && ref[len(ref)-1] <= 0x20 {
+		ref = ref[:len(ref)-1] // the parser trims controls and spaces
+	}
 	if len(ref) >= 2 && ref[0] == '.' && ref[1] == '/' {
 		ref = ref[1:] // "./x" is "/x" against the page's root
 	}
-	if ref[0] != '/' || len(ref) >= 2 && (ref[1] == '/' || ref[1] == '\\') {
+	if len(ref) == 0 || ref[0] != '/' || len(ref) >= 2 && (ref[1] == '/' || ref[1] == '\\' || ref[1] == '\t' || ref[1] == '\n' || ref[1] == '\r') {
 		return nil, false
 	}
-	pq, _, ok := plainPathQuery(ref)
+	pq, _, ok := readPathQuery(ref)
 	return pq, ok
 }
 

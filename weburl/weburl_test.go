@@ -118,13 +118,24 @@ func TestPageURLForms(t *testing.T) {
 // FuzzFastSplit holds the fast path to the parser: whatever it reads, the
 // parser reads the same.
 func FuzzFastSplit(f *testing.F) {
-	for _, s := range []string{"https://www.facebook.com/tr?id=1", "http://a.b/c", "https://1.2.3.4/", "https://a.b./c", "https://xn--a.b/", "https://a.b/./c"} {
+	for _, s := range []string{"https://www.facebook.com/tr?id=1", "http://a.b/c", "https://1.2.3.4/", "https://a.b./c", "https://xn--a.b/", "https://a.b/./c",
+		"https://A.b/c d?é f#g", "/x y?'#z", "./a%2e", "about:blank", "https://a.b/x\t\n ", "javascript:x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if _, ok := fastRelative([]byte(s)); ok {
 			if want, wok := Resolve(s, "https://www.example.com/"); !wok || want.Host != "www.example.com" {
 				t.Fatalf("%q: relative to the fast path, the parser says %+v (%v)", s, want, wok)
+			}
+		}
+		if pq, ok := NewPage("www.example.com").fastPage([]byte(s)); ok {
+			if want, wok := Resolve(s, "https://www.example.com/"); !wok || want.Host != "www.example.com" || want.PathQuery != string(pq) {
+				t.Fatalf("%q: fast page path %q, the parser says %+v (%v)", s, pq, want, wok)
+			}
+		}
+		if opaqueScheme([]byte(s)) {
+			if want, wok := Resolve(s, "https://www.example.com/"); !wok || want != (Target{}) {
+				t.Fatalf("%q: opaque to the fast path, the parser says %+v (%v)", s, want, wok)
 			}
 		}
 		host, pq, _, ok := fastSplit([]byte(s))
