@@ -489,13 +489,32 @@ func (r *Rewriter) site(host []byte) siteEntry {
 // registrableDomain returns the eTLD+1 of host, or host itself for an IP
 // address or a name without a public suffix (such as localhost).
 func registrableDomain(host string) string {
-	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return host
+	// Only a name with a colon (IPv6) or of digits and dots (IPv4) can
+	// parse as an address; asking for others costs an error's allocation.
+	if mayBeIP(host) {
+		if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+			return host
+		}
 	}
 	if site, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
 		return site
 	}
 	return host
+}
+
+// mayBeIP reports whether netip.ParseAddr could accept host with its
+// brackets trimmed: an IPv6 address has a colon, an IPv4 one only digits
+// and dots.
+func mayBeIP(host string) bool {
+	if strings.IndexByte(host, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; (c < '0' || c > '9') && c != '.' && c != '[' && c != ']' {
+			return false
+		}
+	}
+	return true
 }
 
 // blocked reports whether d keeps the element from loading, and the first

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -165,5 +166,28 @@ func FuzzClassifyURL(f *testing.F) {
 		c := newClassifyChecker(host)
 		c.check(t, []byte(u))
 		c.check(t, []byte(u))
+	})
+}
+
+// TestMayBeIPCoversEveryAddress: registrableDomain asks netip only about
+// hosts mayBeIP lets through, so mayBeIP must let through every host
+// netip.ParseAddr accepts.
+func TestMayBeIPCoversEveryAddress(t *testing.T) {
+	for _, h := range []string{"127.0.0.1", "[::1]", "::1", "fe80::1%eth0", "[fe80::1%25eth0]", "::ffff:1.2.3.4", "1.2.3.4",
+		"0.0.0.0", "[1.2.3.4]", "example.com", "1.2.3.com", "", "localhost", "xn--bcher-kva.example", "1.2.3.4.5"} {
+		if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil && !mayBeIP(h) {
+			t.Errorf("mayBeIP(%q) = false for an address", h)
+		}
+	}
+}
+
+func FuzzMayBeIP(f *testing.F) {
+	f.Add("::1")
+	f.Add("1.2.3.4")
+	f.Add("[a::b%x]")
+	f.Fuzz(func(t *testing.T, h string) {
+		if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil && !mayBeIP(h) {
+			t.Fatalf("mayBeIP(%q) = false for an address", h)
+		}
 	})
 }

@@ -198,7 +198,11 @@ func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 	if out == nil {
 		out = make([]byte, 0, outBufferSize)
 	}
-	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit, urls: urls, web: web, webHost: webHost, sites: sites}
+	// Scratch space for decoded values and hosts is kept too: regrown on
+	// every response it would cost a few allocations each time.
+	valA, valB, valC, hostBuf := keepScratch(r.valA), keepScratch(r.valB), keepScratch(r.valC), keepScratch(r.hostBuf)
+	*r = Rewriter{w: w, cfg: cfg, page: page, carry: carry, out: out, edit: edit, urls: urls, web: web, webHost: webHost, sites: sites,
+		valA: valA, valB: valB, valC: valC, hostBuf: hostBuf}
 	r.t.attrs, r.nt.attrs = attrs, ntAttrs
 	if r.urls == nil {
 		r.urls = new(urlCache)
@@ -212,6 +216,15 @@ func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 	// which only report-only mode does.
 	r.allAccepted = !cfg.ReportOnly && r.page.Accepted.Contains(rules.AllSet)
 	r.inspect = cfg.Rules.HasInline() && !r.allAccepted
+}
+
+// keepScratch returns b emptied for reuse, or nil when it grew past
+// maxKeptBuffer.
+func keepScratch(b []byte) []byte {
+	if cap(b) > maxKeptBuffer {
+		return nil
+	}
+	return b[:0]
 }
 
 // Write rewrites p. The output is buffered (up to 64 KiB) until Flush or
