@@ -154,12 +154,7 @@ func (s *cssStopper) next(i int, importPending, nested bool) int {
 		}
 		at := s.at[k]
 		if at < i {
-			at = bytes.IndexByte(s.css[i:], cssStopBytes[k])
-			if at < 0 {
-				at = len(s.css)
-			} else {
-				at += i
-			}
+			at = indexFrom(s.css, i, cssStopBytes[k])
 			s.at[k] = at
 		}
 		stop = min(stop, at)
@@ -279,18 +274,22 @@ func cssIdentName(css []byte, i int, dst []byte) ([]byte, int) {
 
 // cssMayLoad reports whether a CSS text can hold a URL at all: a url(
 // function, an @import, an image-set( or an escape (which could spell
-// any of them). Most sheets and style attributes have none, and skip the
-// tokenizer.
+// any of them). Most style attributes and many sheets have none, and skip
+// the scan. It looks at each '(' and '@' (the next of each found with
+// bytes.IndexByte), and for a backslash only when none of them answers:
+// a sheet's first url( is usually near its start.
 func cssMayLoad(css []byte) bool {
-	if bytes.IndexByte(css, '\\') >= 0 {
-		return true
-	}
+	paren, at := -1, -1 // the next '(' and '@' at or after i (len(css): none)
 	for i := 0; i < len(css); i++ {
-		k := indexAny2(css[i:], '(', '@')
-		if k < 0 {
-			return false
+		if paren < i {
+			paren = indexFrom(css, i, '(')
 		}
-		i += k
+		if at < i {
+			at = indexFrom(css, i, '@')
+		}
+		if i = min(paren, at); i >= len(css) {
+			break
+		}
 		switch css[i] {
 		case '(':
 			// url( or image-set( ends here.
@@ -303,7 +302,15 @@ func cssMayLoad(css []byte) bool {
 			}
 		}
 	}
-	return false
+	return bytes.IndexByte(css, '\\') >= 0
+}
+
+// indexFrom is the position of the first c in b at or after i, or len(b).
+func indexFrom(b []byte, i int, c byte) int {
+	if k := bytes.IndexByte(b[i:], c); k >= 0 {
+		return i + k
+	}
+	return len(b)
 }
 
 // mayBeURL reports whether a CSS string could name another host: a font

@@ -8,7 +8,8 @@ import (
 // BenchmarkCSSURLs scans every <style> sheet and style attribute of the
 // corpus pages as the rewriter does (the cssMayLoad gate, then the scan
 // when it passes), with the fast scan and with the reference tokenizer
-// of css_ref_test.go in the same run; scan= leaves the gate out.
+// of css_ref_test.go in the same run; scan= leaves the gate out, gate=
+// runs only the gate.
 //
 //	go test ./rewrite -run '^$' -bench CSSURLs -count 5
 func BenchmarkCSSURLs(b *testing.B) {
@@ -49,5 +50,16 @@ func BenchmarkCSSURLs(b *testing.B) {
 				}
 			})
 		}
+	}
+	for _, m := range impls {
+		b.Run("gate="+m.name, func(b *testing.B) {
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, css := range all {
+					m.gate(css)
+				}
+			}
+		})
 	}
 }
