@@ -442,18 +442,19 @@ type siteEntry struct {
 	third bool
 }
 
-// siteCacheSize bounds the hosts a rewriter remembers: a page loads
-// scripts from a handful of hosts, and a miss only costs a lookup.
-const siteCacheSize = 16
+// maxSites bounds the hosts a rewriter remembers: a site's pages load
+// scripts from a few dozen hosts, and forgetting them all costs only the
+// lookups again.
+const maxSites = 512
 
-// sites is a small cache of the script hosts seen, for the page host
-// sitesFor: the registrable domain costs a public-suffix lookup and two
-// allocations, and the same few hosts come back in every page of a site.
+// sites is a cache of the script hosts seen, for the page host sitesFor:
+// the registrable domain costs a public-suffix lookup and allocations, and
+// the same hosts come back in every page of a site. It lives as long as
+// the (pooled) rewriter.
 type sites struct {
 	sitesFor string // the page host the entries are for
 	pageSite string // its registrable domain
-	entries  [siteCacheSize]siteEntry
-	n, next  int
+	entries  map[string]siteEntry
 }
 
 // site returns whether host (lower case, as weburl gives it) belongs to
@@ -462,27 +463,27 @@ type sites struct {
 func (r *Rewriter) site(host []byte) siteEntry {
 	c := r.sites
 	if c == nil {
-		c = new(sites)
+		c = &sites{entries: make(map[string]siteEntry)}
 		r.sites = c
 	}
-	if c.n == 0 || c.sitesFor != r.page.Host {
+	if c.sitesFor != r.page.Host || len(c.entries) == 0 {
 		h := r.page.Host
 		if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
 			h = h[:i]
 		}
-		c.sitesFor, c.n, c.next = r.page.Host, 0, 0
+		clear(c.entries)
+		c.sitesFor = r.page.Host
 		c.pageSite = registrableDomain(strings.ToLower(strings.TrimSuffix(h, ".")))
 	}
-	for i := range c.entries[:c.n] {
-		if c.entries[i].host == string(host) {
-			return c.entries[i]
-		}
+	if e, ok := c.entries[string(host)]; ok {
+		return e
+	}
+	if len(c.entries) >= maxSites {
+		clear(c.entries)
 	}
 	h := string(host)
 	e := siteEntry{host: h, third: registrableDomain(h) != c.pageSite}
-	c.entries[c.next] = e
-	c.next = (c.next + 1) % siteCacheSize
-	c.n = min(c.n+1, siteCacheSize)
+	c.entries[h] = e
 	return e
 }
 

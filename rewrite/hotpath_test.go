@@ -33,7 +33,7 @@ func TestSiteCacheMatchesUncached(t *testing.T) {
 	pageHosts := []string{"example.com", "www.Example.COM.", "shop.example.co.uk:8443", "[::1]:2015", "127.0.0.1", "localhost", ""}
 	hosts := []string{"example.com", "cdn.example.com", "example.co.uk", "a.b.example.co.uk", "tracker.net",
 		"127.0.0.1", "[::1]", "localhost", "foo.github.io", "bar.github.io", "github.io", "co.uk", "xn--bcher-kva.example"}
-	for i := range 20 {
+	for i := range maxSites + 100 {
 		hosts = append(hosts, fmt.Sprintf("h%d.vendor%d.com", i, i%3))
 	}
 	r := New(&bytes.Buffer{}, &Config{Rules: testRules}, Page{})
@@ -41,7 +41,7 @@ func TestSiteCacheMatchesUncached(t *testing.T) {
 		for _, ph := range pageHosts {
 			r.Reset(&bytes.Buffer{}, &Config{Rules: testRules}, Page{Host: ph})
 			for k := range 2 * len(hosts) {
-				h := hosts[(k*7+round)%len(hosts)]
+				h := hosts[(k*7+round)%len(hosts)] // 7 is prime to len(hosts): every host, twice
 				got := r.site([]byte(h))
 				if want := thirdPartyRef(ph, h); got.third != want || got.host != h {
 					t.Fatalf("page %q, host %q: cache says (%q, %v), want (%q, %v)", ph, h, got.host, got.third, h, want)
