@@ -191,3 +191,58 @@ func FuzzMayBeIP(f *testing.F) {
 		}
 	})
 }
+
+// interestingAttrRef is interestingAttr before it rejected names not
+// starting with "data-" early.
+func interestingAttrRef(name []byte) bool {
+	for _, n := range []string{"as", "src", "rel", "href", "data", "type", "ping", "style", "srcset", "poster", "srcdoc",
+		"content", "encoding", "background", "http-equiv", "xlink:href", "imagesrcset"} {
+		if equalFold(name, n) {
+			return true
+		}
+	}
+	if len(name) > len(AttrPrefix) && equalFold(name[:len(AttrPrefix)], AttrPrefix) {
+		return true
+	}
+	for _, n := range [...]string{"data-src", "data-lazy-src", "data-litespeed-src", "data-rocket-src", "data-rocket-type",
+		"data-pmdelayedscript", "data-perfmatters-type", "data-type"} {
+		if equalFold(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestInterestingAttrMatchesReference compares interestingAttr with its
+// reference on every attribute name of the corpus pages and on names
+// around the ones it looks for.
+func TestInterestingAttrMatchesReference(t *testing.T) {
+	names := []string{"", "d", "data", "data-", "DATA-SRC", "data-sr", "data-srcx", "Data-Consent-", "data-consent-x", "data-consent",
+		"data-TYPE", "datA-Rocket-Src", "xlink:HREF", "class", "id", "alt", "loading", "srcSet", "imageSrcset"}
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*.html"))
+	attr := regexp.MustCompile(`\s([^\s"'<>/=]+)=`)
+	for _, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range attr.FindAllSubmatch(in, -1) {
+			names = append(names, string(m[1]))
+		}
+	}
+	for _, n := range names {
+		if got, want := interestingAttr([]byte(n)), interestingAttrRef([]byte(n)); got != want {
+			t.Errorf("interestingAttr(%q) = %v, want %v", n, got, want)
+		}
+	}
+}
+
+func FuzzInterestingAttr(f *testing.F) {
+	f.Add("data-src")
+	f.Add("data-consent-src")
+	f.Fuzz(func(t *testing.T, n string) {
+		if got, want := interestingAttr([]byte(n)), interestingAttrRef([]byte(n)); got != want {
+			t.Fatalf("interestingAttr(%q) = %v, want %v", n, got, want)
+		}
+	})
+}

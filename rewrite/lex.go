@@ -111,6 +111,10 @@ func interestingAttr(name []byte) bool {
 			return true
 		}
 	}
+	// Every name left to look for starts with "data-".
+	if len(name) < len("data-src") || !equalFold(name[:len("data-")], "data-") {
+		return false
+	}
 	if len(name) > len(AttrPrefix) && equalFold(name[:len(AttrPrefix)], AttrPrefix) {
 		return true
 	}
