@@ -83,6 +83,9 @@ func precompress(a *Asset) error {
 const (
 	contentTypeCSS = "text/css; charset=utf-8"
 	contentTypeJS  = "text/javascript; charset=utf-8"
+	// contentTypeHTML is the settings dialog's: a fragment, parsed into
+	// the page by the script.
+	contentTypeHTML = "text/html; charset=utf-8"
 )
 
 // newMinifier returns the minifier of the assets. The script is plain

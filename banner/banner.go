@@ -81,9 +81,10 @@ type State struct {
 	// Lang is the language to show, from Banner.Language; one that is
 	// not offered falls back to the default.
 	Lang string
-	// Decided says a valid decision exists: the first layer is hidden and
-	// only the persistent "Cookie settings" control shows. The settings
-	// layer is still in the page, hidden, so it can be reopened.
+	// Decided says a valid decision exists: there is no first layer and
+	// only the persistent "Cookie settings" control shows, which fetches
+	// the settings dialog (or, without JavaScript, leads to the settings
+	// page).
 	Decided bool
 	// Accepted holds what the visitor accepted (necessary always).
 	Accepted rules.Set
@@ -143,8 +144,11 @@ type language struct {
 	index       int
 	tag         string
 	shown       map[string]string // Texts: exactly what the banner shows
+	full        map[string]string // every text, built in and overridden
 	hash        string
-	scriptTexts string // JSON of the texts the script needs
+	scriptTexts string // JSON of the texts the script needs in the page
+	dialogTexts string // JSON of the texts it needs only in the dialog
+	dialogName  string // the name of the dialog asset
 }
 
 // New validates cfg, builds the texts, and minifies and names the assets.
@@ -257,13 +261,13 @@ func New(cfg Config) (*Banner, error) {
 				tag, tag, strings.Join(missing, ", ")))
 			continue
 		}
-		lang := &language{index: i, tag: tag, shown: shownTexts(full, used, cats, cfg.Controller)}
+		lang := &language{index: i, tag: tag, full: full, shown: shownTexts(full, used, cats, cfg.Controller)}
 		lang.hash = textsHash(tag, lang.shown)
-		st, err := scriptTexts(full)
+		st, dt, err := scriptTexts(full)
 		if err != nil {
 			return nil, err
 		}
-		lang.scriptTexts = st
+		lang.scriptTexts, lang.dialogTexts = st, dt
 		b.langs = append(b.langs, lang)
 		b.byTag[tag] = lang
 	}
@@ -278,6 +282,9 @@ func New(cfg Config) (*Banner, error) {
 		b.vendors = string(v)
 	}
 	if err := b.buildAssets(); err != nil {
+		return nil, fmt.Errorf("banner: %w", err)
+	}
+	if err := b.buildDialogs(); err != nil {
 		return nil, fmt.Errorf("banner: %w", err)
 	}
 	b.cache = make([]atomic.Pointer[rendered], len(b.langs)*stateKeys)
@@ -311,16 +318,14 @@ func shownTexts(full map[string]string, used []string, cats []rules.Category, co
 	return shown
 }
 
-// scriptTexts returns the JSON of the texts the script needs: the
-// placeholder's, the error, and every category's name it has.
-func scriptTexts(full map[string]string) (string, error) {
+// scriptTexts returns the JSON of the texts the script needs in every
+// page (the placeholder's, the error, and every category's name it has)
+// and of those it needs only in the settings dialog, which carries them.
+func scriptTexts(full map[string]string) (string, string, error) {
 	m := map[string]string{
 		KeyEmbedNotice: full[KeyEmbedNotice],
 		KeyEmbedLoad:   full[KeyEmbedLoad],
 		KeyEmbedAlways: full[KeyEmbedAlways],
-		KeyServicesIn:  full[KeyServicesIn],
-		KeyRecord:      full[KeyRecord],
-		KeyHistoryLink: full[KeyHistoryLink],
 		KeyError:       full[KeyError],
 	}
 	for _, c := range rules.AllCategories {
@@ -330,9 +335,36 @@ func scriptTexts(full map[string]string) (string, error) {
 	}
 	j, err := json.Marshal(m)
 	if err != nil {
-		return "", fmt.Errorf("banner: script texts: %w", err)
+		return "", "", fmt.Errorf("banner: script texts: %w", err)
 	}
-	return string(j), nil
+	d, err := json.Marshal(map[string]string{
+		KeyServicesIn:  full[KeyServicesIn],
+		KeyRecord:      full[KeyRecord],
+		KeyHistoryLink: full[KeyHistoryLink],
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("banner: dialog texts: %w", err)
+	}
+	return string(j), string(d), nil
+}
+
+// buildDialogs renders the settings dialog of every language into an
+// asset the script fetches on demand, named by its content's hash:
+// settings-<language>.<hash>.html.
+func (b *Banner) buildDialogs() error {
+	for _, l := range b.langs {
+		body, err := b.renderDialog(l)
+		if err != nil {
+			return fmt.Errorf("rendering the %s settings dialog: %w", l.tag, err)
+		}
+		a := Asset{Name: hashedName("settings-"+l.tag, ".html", body), ContentType: contentTypeHTML, Body: body}
+		if err := precompress(&a); err != nil {
+			return err
+		}
+		l.dialogName = a.Name
+		b.assets = append(b.assets, a)
+	}
+	return nil
 }
 
 // buildAssets minifies the CSS and scripts and prepares the head tags.
@@ -443,12 +475,14 @@ func (b *Banner) AppendBodyStart(dst []byte, s State) []byte {
 	if err != nil { // cannot happen: New rendered every language
 		return dst
 	}
-	dst = append(dst, r.before...)
-	dst = escapeAttr(dst, safeReturnPath(s.ReturnPath))
-	dst = append(dst, r.middle...)
-	dst = append(dst, s.Recipients.line(b, s.Lang)...)
-	return append(dst, r.after...)
+	return b.appendRendered(dst, r, s)
 }
+
+// Dialog returns the name of the settings dialog asset in lang (the
+// default language's when lang is not offered), relative to the prefix:
+// the page's banner script fetches it when the visitor opens the
+// settings.
+func (b *Banner) Dialog(lang string) string { return b.lang(lang).dialogName }
 
 // Texts returns the texts shown in lang (the default language's when lang
 // is not offered), with the intro's placeholders filled in, keyed as in

@@ -62,8 +62,10 @@
 	}
 
 	const form = root.querySelector('form');
+	// The first layer is only in the page of a visitor who has not
+	// decided; the settings dialog comes on demand (loadDialog).
 	const banner = root.querySelector('.cg-banner');
-	const dlg = root.querySelector('.cg-settings');
+	let dlg = null;
 	const toggle = root.querySelector('.cg-toggle');
 	form.setAttribute('action', endpoint);
 
@@ -76,14 +78,7 @@
 		return s ? s.nonce || s.getAttribute('nonce') || '' : '';
 	})();
 
-	// The buttons open and close the dialog natively without JavaScript
-	// (command/commandfor); with it, this script does, and does more.
-	for (const b of Array.from(root.querySelectorAll('[command]'))) {
-		b.removeAttribute('command');
-		b.removeAttribute('commandfor');
-	}
-
-	const isOpen = () => dlg.hasAttribute('open');
+	const isOpen = () => !!dlg && dlg.hasAttribute('open');
 	const visible = (el) => !!(el && el.isConnected && el.getClientRects().length);
 
 	// ---- Restoring what was accepted --------------------------------------
@@ -422,7 +417,8 @@
 			}
 			return e;
 		}
-		return (isOpen() ? dlg : banner).querySelector('.cg-error');
+		const box = isOpen() ? dlg : banner;
+		return box ? box.querySelector('.cg-error') : null;
 	}
 
 	function showError(where) {
@@ -515,7 +511,9 @@
 			}
 		}
 		hideErrors();
-		banner.hidden = true;
+		if (banner) {
+			banner.hidden = true;
+		}
 		updateConsentMode(acc);
 		if (isOpen()) {
 			closeSettings();
@@ -595,7 +593,7 @@
 		} else if (visible(toggle)) {
 			toggle.focus();
 		} else {
-			const open = banner.querySelector('[data-cg-open]');
+			const open = banner && banner.querySelector('[data-cg-open]');
 			if (visible(open)) {
 				open.focus();
 			}
@@ -608,7 +606,7 @@
 	// services the site uses (the endpoint's site_services), each with its
 	// own switch.
 	function renderServices(list) {
-		if (!Array.isArray(list)) {
+		if (!dlg || !Array.isArray(list)) {
 			return;
 		}
 		for (const li of Array.from(dlg.querySelectorAll('.cg-cat'))) {
@@ -654,7 +652,7 @@
 
 	// The category's switch sets all of its services; switching one of
 	// them off means the category is no longer accepted whole.
-	dlg.addEventListener('change', (e) => {
+	function changed(e) {
 		const t = e.target;
 		if (!t || t.type !== 'checkbox') {
 			return;
@@ -671,13 +669,13 @@
 				cat.checked = false;
 			}
 		}
-	});
+	}
 
 	// showRecord tells a decided visitor their consent ID and the date of
 	// their decision, as the proof log has them, with a link to download
 	// their own history.
 	function showRecord(res) {
-		const p = dlg.querySelector('.cg-record');
+		const p = dlg && dlg.querySelector('.cg-record');
 		if (!p) {
 			return;
 		}
@@ -720,12 +718,94 @@
 			.then(() => dlg.setAttribute('data-cg-loaded', ''));
 	}
 
+	// ---- The settings dialog, on demand ---------------------------------
+
+	// The settings page: the same dialog, served whole, for when it
+	// cannot be put into this page.
+	const settingsPage = () => toggle && toggle.href ||
+		data('prefix') + 'consent?view=settings&return=' + encodeURIComponent(location.pathname + location.search);
+
+	// A page that requires Trusted Types gets the dialog through a policy
+	// of our own, if its CSP allows one; otherwise inserting it is refused
+	// and the visitor goes to the settings page.
+	let policy = null;
+	function trusted(html) {
+		const tt = window.trustedTypes;
+		if (!tt || typeof tt.createPolicy !== 'function') {
+			return html;
+		}
+		if (!policy) {
+			policy = tt.createPolicy('consentgate', {createHTML: (s) => s});
+		}
+		return policy.createHTML(html);
+	}
+
+	// loadDialog fetches the settings dialog (a cached, per-language
+	// asset), puts it into the form and sets it to the visitor's state.
+	// It resolves to whether the dialog is in the page.
+	let loading = null;
+	function loadDialog() {
+		if (dlg) {
+			return Promise.resolve(true);
+		}
+		if (!loading) {
+			loading = (window.fetch ? fetch(new URL(data('prefix') + data('dialog'), location.href).href,
+				{credentials: 'same-origin'}) : Promise.reject(new Error('no fetch')))
+				.then((r) => r.ok ? r.text() : Promise.reject(new Error('dialog ' + r.status)))
+				.then((html) => {
+					const t = document.createElement('template');
+					t.innerHTML = trusted(html);
+					const d = t.content.querySelector('dialog.cg-settings');
+					if (!d) {
+						return false;
+					}
+					const ret = form.querySelector('input[name=return]');
+					form.insertBefore(d, ret ? ret.nextSibling : form.firstChild);
+					dlg = d;
+					const more = parse(d.getAttribute('data-cg-texts'));
+					for (const k of Object.keys(more)) {
+						texts[k] = more[k];
+					}
+					const decided = root.getAttribute('data-cg-decided') === 'true';
+					for (const box of Array.from(d.querySelectorAll('input[name=category]'))) {
+						if (!box.disabled) {
+							box.checked = decided && has(accepted, box.value);
+						}
+					}
+					const gpc = d.querySelector('.cg-gpc');
+					if (gpc) {
+						gpc.hidden = data('gpc') !== 'true';
+					}
+					d.addEventListener('change', changed);
+					d.addEventListener('close', closed);
+					d.addEventListener('keydown', keydown);
+					return true;
+				})
+				.catch(() => false)
+				.then((ok) => {
+					loading = null;
+					return ok;
+				});
+		}
+		return loading;
+	}
+
 	function openSettings() {
-		if (isOpen()) {
+		if (isOpen() || loading) {
 			return;
 		}
-		loadState();
 		returnTo = document.activeElement;
+		loadDialog().then((ok) => {
+			if (!ok) {
+				location.assign(settingsPage());
+			} else if (!isOpen()) {
+				showSettings();
+			}
+		});
+	}
+
+	function showSettings() {
+		loadState();
 		hideErrors();
 		modal = false;
 		if (typeof dlg.showModal === 'function') {
@@ -769,9 +849,7 @@
 		focusBack(el);
 	}
 
-	dlg.addEventListener('close', closed);
-
-	dlg.addEventListener('keydown', (e) => {
+	function keydown(e) {
 		if (e.key === 'Escape' && !modal) { // a modal dialog closes itself
 			e.preventDefault();
 			closeSettings();
@@ -795,7 +873,7 @@
 			e.preventDefault();
 			first.focus();
 		}
-	});
+	}
 
 	root.addEventListener('click', (e) => {
 		const t = e.target.closest && e.target.closest('[data-cg-open], [data-cg-close]');

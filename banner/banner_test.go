@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,6 +43,45 @@ func parseBanner(t testing.TB, markup []byte) *html.Node {
 	doc, err := html.Parse(bytes.NewReader(append([]byte("<!doctype html><body>"), markup...)))
 	if err != nil {
 		t.Fatalf("parsing the markup: %v", err)
+	}
+	return doc
+}
+
+// dialogAsset returns the settings dialog the script fetches in lang.
+func dialogAsset(t testing.TB, b *Banner, lang string) []byte {
+	t.Helper()
+	for _, a := range b.Assets() {
+		if a.Name == b.Dialog(lang) {
+			return a.Body
+		}
+	}
+	t.Fatalf("no dialog asset %q", b.Dialog(lang))
+	return nil
+}
+
+// withDialog returns the page's banner markup in s with the fetched
+// dialog where the script puts it: right after the form's return field.
+func withDialog(t testing.TB, b *Banner, s State) []byte {
+	t.Helper()
+	out := b.BodyStart(s)
+	i := bytes.Index(out, []byte(`<input type="hidden" name="return"`))
+	if i < 0 {
+		t.Fatalf("no return field in %s", out)
+	}
+	j := i + bytes.IndexByte(out[i:], '>') + 1
+	return slices.Concat(out[:j], dialogAsset(t, b, s.Lang), out[j:])
+}
+
+// settingsDoc parses the settings page (no JavaScript) for s.
+func settingsDoc(t testing.TB, b *Banner, s State, services ...ServiceChoice) *html.Node {
+	t.Helper()
+	page, err := b.SettingsPage(s, services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := html.Parse(bytes.NewReader(page))
+	if err != nil {
+		t.Fatalf("parsing the settings page: %v", err)
 	}
 	return doc
 }
@@ -292,7 +332,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("languages = %v, want nl, en", got)
 	}
 	out := string(b.BodyStart(State{}))
-	if !strings.Contains(out, `id="cookie-settings"`) || !strings.Contains(out, `href="#cookie-settings"`) {
+	if !strings.Contains(out, `data-cg-anchor="cookie-settings"`) || !strings.Contains(string(dialogAsset(t, b, "nl")), `id="cookie-settings"`) {
 		t.Error("the default settings anchor is not cookie-settings")
 	}
 	if !strings.Contains(out, `lang="nl"`) {
@@ -461,7 +501,9 @@ func TestFirstLayerButtonsAreEqual(t *testing.T) {
 	for _, lang := range []string{"nl", "en"} {
 		doc := parseBanner(t, b.BodyStart(State{Lang: lang}))
 		layer := find(t, doc, "first layer", byClass("cg-banner"))
-		buttons := findAll(layer, func(n *html.Node) bool { return n.Data == "button" })
+		// Accept all and Reject all submit the form; Settings is a link
+		// to the settings page, which the script turns into the dialog.
+		buttons := findAll(layer, func(n *html.Node) bool { return n.Data == "button" || hasClass(n, "cg-btn") })
 		if len(buttons) != 3 {
 			t.Fatalf("%s: the first layer has %d buttons, want 3", lang, len(buttons))
 		}
@@ -490,8 +532,11 @@ func TestFirstLayerButtonsAreEqual(t *testing.T) {
 			}
 		}
 		settings := buttons[2]
-		if cf, _ := attr(settings, "commandfor"); cf != "cookie-settings" {
-			t.Errorf("%s: the settings button opens %q", lang, cf)
+		if href, _ := attr(settings, "href"); settings.Data != "a" || href != "/.well-known/consent/consent?view=settings&return=%2F" {
+			t.Errorf("%s: the settings control is <%s href=%q>", lang, settings.Data, href)
+		}
+		if _, ok := attr(settings, "data-cg-open"); !ok {
+			t.Errorf("%s: the settings link does not open the dialog", lang)
 		}
 		want := map[string]string{"nl": "Instellingen", "en": "Settings"}[lang]
 		if textOf(settings) != want {
@@ -513,7 +558,7 @@ func TestFormPostsToTheConsentEndpoint(t *testing.T) {
 	cfg := testConfig()
 	cfg.Prefix = "/_consent/"
 	b := mustNew(t, cfg)
-	doc := parseBanner(t, b.BodyStart(State{ReturnPath: "/blog/?p=1&x=<y>"}))
+	doc := parseBanner(t, withDialog(t, b, State{ReturnPath: "/blog/?p=1&x=<y>"}))
 	form := find(t, doc, "form", func(n *html.Node) bool { return n.Data == "form" })
 	if m, _ := attr(form, "method"); m != "post" {
 		t.Errorf("method = %q", m)
@@ -545,6 +590,20 @@ func TestFormPostsToTheConsentEndpoint(t *testing.T) {
 	if v, _ := attr(first, "value"); v != "save" {
 		t.Errorf("the form's default button is %q, want save", v)
 	}
+	// The settings page posts the same form, to come back to the page.
+	page := settingsDoc(t, b, State{ReturnPath: "/blog/?p=1&x=<y>"})
+	pf := find(t, page, "form", func(n *html.Node) bool { return n.Data == "form" })
+	if a, _ := attr(pf, "action"); a != "/_consent/consent" {
+		t.Errorf("the settings page posts to %q", a)
+	}
+	ret = find(t, pf, "return field", func(n *html.Node) bool { v, _ := attr(n, "name"); return v == "return" })
+	if v, _ := attr(ret, "value"); v != "/blog/?p=1&x=<y>" {
+		t.Errorf("the settings page returns to %q", v)
+	}
+	first = findAll(pf, func(n *html.Node) bool { typ, _ := attr(n, "type"); return n.Data == "button" && typ == "submit" })[0]
+	if v, _ := attr(first, "value"); v != "save" {
+		t.Errorf("the settings page's default button is %q, want save", v)
+	}
 }
 
 func TestReturnPathStaysOnTheSite(t *testing.T) {
@@ -566,13 +625,19 @@ func TestReturnPathStaysOnTheSite(t *testing.T) {
 		if v, _ := attr(ret, "value"); v != tt.want {
 			t.Errorf("ReturnPath %q gives %q, want %q", tt.in, v, tt.want)
 		}
+		toggle := find(t, doc, "toggle", byClass("cg-toggle"))
+		href, _ := attr(toggle, "href")
+		u, err := url.Parse(href)
+		if err != nil || u.Host != "" || u.Path != "/.well-known/consent/consent" || u.Query().Get("return") != tt.want {
+			t.Errorf("ReturnPath %q gives the settings link %q, want return=%q", tt.in, href, tt.want)
+		}
 	}
 }
 
 func TestNecessaryIsCheckedAndDisabled(t *testing.T) {
 	b := mustNew(t, testConfig())
 	for _, s := range []State{{}, {Decided: true, Accepted: rules.OnlyNecessary}, {Decided: true, Accepted: rules.AllSet}} {
-		doc := parseBanner(t, b.BodyStart(s))
+		doc := settingsDoc(t, b, s)
 		boxes := checkboxes(doc)
 		if len(boxes) == 0 {
 			t.Fatal("no checkboxes")
@@ -597,7 +662,7 @@ func TestCategoriesFollowTheConfig(t *testing.T) {
 	cfg := testConfig()
 	cfg.Categories = []rules.Category{rules.Unclassified, rules.Marketing, rules.Statistics}
 	b := mustNew(t, cfg)
-	doc := parseBanner(t, b.BodyStart(State{Lang: "en"}))
+	doc := parseBanner(t, dialogAsset(t, b, "en"))
 	var got []string
 	for _, n := range checkboxes(doc) {
 		v, _ := attr(n, "value")
@@ -630,10 +695,16 @@ func TestNothingIsPreTicked(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := parseBanner(t, b.BodyStart(tt.s))
-			for _, n := range checkboxes(doc)[1:] {
+			page := settingsDoc(t, b, tt.s, ServiceChoice{ID: "hotjar", Name: "Hotjar", Category: rules.Statistics, Granted: true})
+			for _, n := range checkboxes(page)[1:] {
 				if _, checked := attr(n, "checked"); checked {
 					v, _ := attr(n, "value")
 					t.Errorf("%s is ticked", v)
+				}
+			}
+			for _, n := range checkboxes(parseBanner(t, dialogAsset(t, b, tt.s.Lang)))[1:] {
+				if _, checked := attr(n, "checked"); checked {
+					t.Error("the fetched dialog ticks a box")
 				}
 			}
 			layer := find(t, doc, "first layer", byClass("cg-banner"))
@@ -647,6 +718,9 @@ func TestNothingIsPreTicked(t *testing.T) {
 			if !tt.s.GPC && len(gpc) > 0 {
 				t.Error("a GPC notice without GPC")
 			}
+			if got := len(findAll(page, byClass("cg-gpc"))); got != len(gpc) {
+				t.Errorf("the settings page has %d GPC notices, the page %d", got, len(gpc))
+			}
 		})
 	}
 }
@@ -654,16 +728,20 @@ func TestNothingIsPreTicked(t *testing.T) {
 func TestDecidedStateHidesTheFirstLayer(t *testing.T) {
 	b := mustNew(t, testConfig())
 	accepted := rules.SetOf(rules.Statistics, rules.Marketing)
-	doc := parseBanner(t, b.BodyStart(State{Lang: "en", Decided: true, Accepted: accepted}))
-	layer := find(t, doc, "first layer", byClass("cg-banner"))
-	if _, hidden := attr(layer, "hidden"); !hidden {
-		t.Error("the first layer shows although decided")
+	s := State{Lang: "en", Decided: true, Accepted: accepted}
+	doc := parseBanner(t, b.BodyStart(s))
+	if len(findAll(doc, byClass("cg-banner"))) != 0 {
+		t.Error("the first layer is in the page although decided")
+	}
+	if len(findAll(doc, func(n *html.Node) bool { return n.Data == "dialog" }))+len(checkboxes(doc)) != 0 {
+		t.Error("the settings dialog is in the page: it comes on demand")
 	}
 	root := find(t, doc, "root", func(n *html.Node) bool { v, _ := attr(n, "id"); return v == "consentgate" })
 	if !hasClass(root, "cg-decided") {
 		t.Error("the root lacks cg-decided")
 	}
-	for _, n := range checkboxes(doc) {
+	page := settingsDoc(t, b, s)
+	for _, n := range checkboxes(page) {
 		v, _ := attr(n, "value")
 		c, _ := rules.ParseCategory(v)
 		_, checked := attr(n, "checked")
@@ -671,12 +749,15 @@ func TestDecidedStateHidesTheFirstLayer(t *testing.T) {
 			t.Errorf("%s checked=%v", v, checked)
 		}
 	}
-	dialog := find(t, doc, "settings dialog", func(n *html.Node) bool { return n.Data == "dialog" })
+	dialog := find(t, page, "settings dialog", func(n *html.Node) bool { return n.Data == "dialog" })
 	if id, _ := attr(dialog, "id"); id != "cookie-settings" {
 		t.Errorf("the dialog id is %q", id)
 	}
+	if _, open := attr(dialog, "open"); !open {
+		t.Error("the settings page's dialog is not open")
+	}
 	toggle := find(t, doc, "persistent control", byClass("cg-toggle"))
-	if href, _ := attr(toggle, "href"); href != "#cookie-settings" || textOf(toggle) != "Cookie settings" {
+	if href, _ := attr(toggle, "href"); href != "/.well-known/consent/consent?view=settings&return=%2F" || textOf(toggle) != "Cookie settings" {
 		t.Errorf("the persistent control is %q -> %q", textOf(toggle), href)
 	}
 }
@@ -699,6 +780,7 @@ func TestRootCarriesTheScriptsData(t *testing.T) {
 		"data-cg-consent-mode": "true",
 		"data-cg-anchor":       "privacy-keuzes",
 		"data-cg-vendors":      `{"youtube":"YouTube"}`,
+		"data-cg-dialog":       b.Dialog("en"),
 	}
 	for k, v := range want {
 		if got, _ := attr(root, k); got != v {
@@ -718,7 +800,11 @@ func TestNoInlineScriptsOrHandlers(t *testing.T) {
 	cfg.ConsentMode = true
 	b := mustNew(t, cfg)
 	s := State{Decided: true, Accepted: rules.AllSet, GPC: true}
-	all := string(b.HeadStart(s)) + string(b.HeadEnd(s)) + string(b.BodyStart(s))
+	page, err := b.SettingsPage(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := string(b.HeadStart(s)) + string(b.HeadEnd(s)) + string(withDialog(t, b, s)) + string(page)
 	doc := parseBanner(t, []byte(all))
 	for _, n := range findAll(doc, func(*html.Node) bool { return true }) {
 		if n.Data == "script" {
@@ -799,6 +885,9 @@ func TestAssetsAreMinifiedAndHashed(t *testing.T) {
 	name := regexp.MustCompile(`^(banner|consent-mode)\.[0-9a-f]{10}\.(css|js)$`)
 	seen := map[string]bool{}
 	for _, a := range b.Assets() {
+		if strings.HasPrefix(a.Name, "settings-") {
+			continue // the dialogs: TestDialogIsAnAssetPerLanguage
+		}
 		m := name.FindStringSubmatch(a.Name)
 		if m == nil {
 			t.Errorf("asset name %q is not base.<10 hex>.ext", a.Name)
@@ -902,3 +991,96 @@ func TestWithoutAControllerTheSiteNamesItself(t *testing.T) {
 		}
 	}
 }
+
+// The settings dialog is not in any page: it is an asset per language,
+// named by its content, that the script fetches when the visitor opens
+// the settings.
+func TestDialogIsAnAssetPerLanguage(t *testing.T) {
+	b := mustNew(t, testConfig())
+	name := regexp.MustCompile(`^settings-(nl|en)\.[0-9a-f]{10}\.html$`)
+	for _, lang := range []string{"nl", "en"} {
+		n := b.Dialog(lang)
+		if m := name.FindStringSubmatch(n); m == nil || m[1] != lang {
+			t.Errorf("%s: dialog asset %q", lang, n)
+		}
+		body := dialogAsset(t, b, lang)
+		if n != hashedName("settings-"+lang, ".html", body) {
+			t.Errorf("%s: %s is not named after its content", lang, n)
+		}
+		if !isASCII(body) {
+			t.Errorf("%s: the dialog is not ASCII", lang)
+		}
+		want := map[string]string{"nl": "Instellingen opslaan", "en": "Save settings"}[lang]
+		if !bytes.Contains(body, []byte(">"+want+"<")) {
+			t.Errorf("%s: the dialog does not say %q: %s", lang, want, body)
+		}
+		if !bytes.HasPrefix(body, []byte(`<dialog class="cg-settings" id="cookie-settings"`)) || bytes.Contains(body, []byte("<script")) {
+			t.Errorf("%s: the dialog is not one dialog element: %s", lang, body)
+		}
+		if bytes.Contains(body, []byte(" open")) {
+			t.Errorf("%s: the fetched dialog is open", lang)
+		}
+		page := b.BodyStart(State{Lang: lang})
+		if !bytes.Contains(page, []byte(`data-cg-dialog="`+n+`"`)) {
+			t.Errorf("%s: the page does not name its dialog", lang)
+		}
+		// Nothing of the dialog is in any page.
+		for _, s := range []State{{Lang: lang}, {Lang: lang, Decided: true, Accepted: rules.AllSet}, {Lang: lang, GPC: true, PolicyChanged: true}} {
+			out := b.BodyStart(s)
+			for _, bit := range []string{"<dialog", "cg-settings", `name="category"`, "settings_intro", `value="save"`, "services_in"} {
+				if bytes.Contains(out, []byte(bit)) {
+					t.Errorf("%+v: the page carries %q of the dialog", s, bit)
+				}
+			}
+		}
+	}
+	if b.Dialog("fr") != b.Dialog("nl") {
+		t.Error("a language not offered does not get the default's dialog")
+	}
+}
+
+// The settings page lists the site's services under their categories, each
+// with its own switch, ticked as the decision grants them; with no
+// decision nothing is ticked.
+func TestSettingsPageListsServices(t *testing.T) {
+	b := mustNew(t, testConfig())
+	services := []ServiceChoice{
+		{ID: "google-analytics", Name: "Google Analytics", Category: rules.Statistics, Granted: true},
+		{ID: "youtube", Name: "YouTube", Category: rules.Marketing},
+		{ID: "bad id\x00", Name: "X", Category: rules.Marketing},
+	}
+	page := settingsDoc(t, b, State{Lang: "en", Decided: true, Accepted: rules.SetOf(rules.Statistics), ReturnPath: "/shop/"}, services...)
+	var got []string
+	for _, n := range findAll(page, func(n *html.Node) bool { v, _ := attr(n, "name"); return n.Data == "input" && v == "service" }) {
+		v, _ := attr(n, "value")
+		_, checked := attr(n, "checked")
+		cat, _ := attr(n, "data-cg-category")
+		got = append(got, fmt.Sprintf("%s/%s/%v", v, cat, checked))
+	}
+	if want := []string{"google-analytics/statistics/true", "youtube/marketing/false"}; !slices.Equal(got, want) {
+		t.Errorf("services %v, want %v", got, want)
+	}
+	lists := findAll(page, byClass("cg-services"))
+	if len(lists) != 2 {
+		t.Fatalf("%d service lists, want 2", len(lists))
+	}
+	if l, _ := attr(lists[0], "aria-label"); l != "Services in Statistics" {
+		t.Errorf("the list is labelled %q", l)
+	}
+	closeLink := find(t, page, "close link", func(n *html.Node) bool { return n.Data == "a" && textOf(n) == "Close" })
+	if href, _ := attr(closeLink, "href"); href != "/shop/" {
+		t.Errorf("Close leads to %q", href)
+	}
+	css := find(t, page, "stylesheet", func(n *html.Node) bool { return n.Data == "link" })
+	if href, _ := attr(css, "href"); href != "/.well-known/consent/"+b.Assets()[0].Name {
+		t.Errorf("the stylesheet is %q", href)
+	}
+	undecided := settingsDoc(t, b, State{Lang: "en"}, services...)
+	for _, n := range findAll(undecided, func(n *html.Node) bool { return n.Data == "input" }) {
+		if v, _ := attr(n, "value"); v != "necessary" && hasAttrKey(n, "checked") {
+			t.Errorf("%s is ticked before any decision", v)
+		}
+	}
+}
+
+func hasAttrKey(n *html.Node, k string) bool { _, ok := attr(n, k); return ok }

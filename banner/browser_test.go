@@ -42,8 +42,10 @@ const testPage = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Bakkerij De Korenschoof</title>
-<script nonce="` + testNonce + `">window.order = []; window.csp = [];
-document.addEventListener('securitypolicyviolation', function (e) { window.csp.push(e.violatedDirective + ' ' + e.blockedURI); });</script>
+<script nonce="` + testNonce + `">window.order = []; window.csp = []; window.errs = [];
+document.addEventListener('securitypolicyviolation', function (e) { window.csp.push(e.violatedDirective + ' ' + e.blockedURI); });
+window.addEventListener('error', function (e) { window.errs.push(String(e.message)); });
+window.addEventListener('unhandledrejection', function (e) { window.errs.push(String(e.reason)); });</script>
 <script async src="http://www.googletagmanager.com/gtag/js?id=G-TEST"></script>
 <link id="fonts" rel="stylesheet" data-consent-category="preferences" data-consent-href="/t/fonts.css">
 <style>
@@ -148,6 +150,10 @@ func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	prefix := s.banner.cfg.Prefix
 	if rest, ok := strings.CutPrefix(r.URL.Path, prefix); ok {
+		if rest == "consent" && r.URL.Query().Get("view") == "settings" {
+			s.settingsPage(w, r)
+			return
+		}
 		if rest == "consent" {
 			s.consent(w, r)
 			return
@@ -211,7 +217,14 @@ func (s *testSite) page(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "script-src 'self' 'nonce-"+testNonce+"' http://www.googletagmanager.com")
+	csp := "script-src 'self' 'nonce-" + testNonce + "' http://www.googletagmanager.com"
+	switch r.URL.Query().Get("tt") {
+	case "policy": // Trusted Types required; any policy may be made
+		csp += "; require-trusted-types-for 'script'"
+	case "none": // required, and no policy may be made
+		csp += "; require-trusted-types-for 'script'; trusted-types 'none'"
+	}
+	w.Header().Set("Content-Security-Policy", csp)
 	rw := rewrite.New(w, s.rewrite, rewrite.Page{
 		Accepted:  accepted,
 		Host:      r.Host,
@@ -221,6 +234,24 @@ func (s *testSite) page(w http.ResponseWriter, r *http.Request) {
 	})
 	rw.Write([]byte(testPage))
 	rw.Close()
+}
+
+// settingsPage serves the settings page as the gateway does.
+func (s *testSite) settingsPage(w http.ResponseWriter, r *http.Request) {
+	decided, accepted := s.state(r)
+	out, err := s.banner.SettingsPage(State{
+		Lang:       s.banner.Language(r.Header.Get("Accept-Language"), ""),
+		Decided:    decided,
+		Accepted:   accepted,
+		ReturnPath: r.URL.Query().Get("return"),
+	}, nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'")
+	w.Write(out)
 }
 
 // consent fakes the lead's consent endpoint (see the package doc).
@@ -344,10 +375,10 @@ func (tb *tab) order() []string {
 const (
 	acceptAll    = `#consentgate .cg-banner button[value=accept_all]`
 	rejectAll    = `#consentgate .cg-banner button[value=reject_all]`
-	openSettings = `#consentgate .cg-banner button[data-cg-open]`
+	openSettings = `#consentgate .cg-banner [data-cg-open]`
 	saveSettings = `#consentgate .cg-settings button[value=save]`
-	dialogOpen   = `document.querySelector('#consentgate .cg-settings').hasAttribute('open')`
-	bannerShown  = `!document.querySelector('#consentgate .cg-banner').hidden`
+	dialogOpen   = `!!document.querySelector('#consentgate .cg-settings[open]')`
+	bannerShown  = `(function (b) { return !!b && !b.hidden; })(document.querySelector('#consentgate .cg-banner'))`
 )
 
 func TestBrowser(t *testing.T) {
@@ -411,9 +442,17 @@ func TestBrowser(t *testing.T) {
 		if got := evalJS[string](tb, `document.activeElement.className`); got != "cg-toggle" {
 			t.Errorf("focus went to %q, want the persistent control", got)
 		}
+		if evalJS[bool](tb, `!!document.querySelector('#consentgate .cg-settings')`) {
+			t.Error("the settings dialog was fetched before it was asked for")
+		}
+		// The dialog, fetched now, shows the choice just made.
+		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-toggle`)))
+		tb.WaitFor("the dialog", dialogOpen)
 		if got := evalJS[[]string](tb, `Array.from(document.querySelectorAll('#consentgate input[name=category]:checked'), function (x) { return x.value; })`); !slices.Equal(got, []string{"necessary", "statistics", "preferences", "marketing"}) {
 			t.Errorf("checked boxes after accepting all: %v", got)
 		}
+		tb.Do(chromedp.KeyEvent(kb.Escape))
+		tb.WaitFor("the dialog to close", `!(`+dialogOpen+`)`)
 		if got := site.lastDecision(); got != "json accept_all: necessary statistics preferences marketing" {
 			t.Errorf("the endpoint got %q", got)
 		}
@@ -543,7 +582,7 @@ func TestBrowser(t *testing.T) {
 			tb.Do(chromedp.KeyEvent(kb.Tab))
 			seen = append(seen, evalJS[string](tb, focused))
 		}
-		want := []string{"a:Privacy statement", "button:accept_all", "button:reject_all", "button:Settings"}
+		want := []string{"a:Privacy statement", "button:accept_all", "button:reject_all", "a:Settings"}
 		if !slices.Equal(seen, want) {
 			t.Errorf("Tab reaches %v\nwant            %v", seen, want)
 		}
@@ -728,29 +767,31 @@ func TestBrowser(t *testing.T) {
 		if attrOf(tb, `#consentgate`, "data-cg-ready") {
 			t.Fatal("the script ran: JavaScript is not off")
 		}
-		// Settings opens the dialog declaratively; Save posts the form.
+		// Settings leads to the settings page, a document of its own;
+		// Save posts its form, which comes back to the page.
 		tb.Do(chromedp.Click(chromedp.CSS(openSettings)), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
+		if loc, _ := chromedp.Run(tb.Ctx, chromedp.Location()); loc != site.srv.URL+"/.well-known/consent/consent?view=settings&return=%2F%3Fp%3D1" {
+			t.Errorf("Settings led to %s", loc)
+		}
 		tb.Do(chromedp.Click(chromedp.CSS(`label[for=cg-cat-preferences]`)))
 		post(tb, saveSettings)
 		if got := site.lastDecision(); got != "form save: necessary preferences" {
 			t.Errorf("the endpoint got %q", got)
 		}
-		tb.Do(chromedp.WaitNotVisible(chromedp.CSS(acceptAll)))
+		tb.Do(chromedp.WaitVisible(chromedp.CSS(`#consentgate .cg-toggle`)))
 		if loc, _ := chromedp.Run(tb.Ctx, chromedp.Location()); loc != home+"?p=1" {
 			t.Errorf("the form returned to %s", loc)
 		}
-		if !attrOf(tb, `#consentgate .cg-banner`, "hidden") {
-			t.Error("the first layer is not hidden after deciding")
-		}
-		// A link to the anchor shows the settings through :target, with the
-		// saved choice; the close link hides them again.
-		tb.Do(chromedp.Click(chromedp.ID("footer-settings")), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
+		// The persistent control leads to the settings page with the saved
+		// choice; Close leads back.
+		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-toggle`)), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
 		if !attrOf(tb, `#cg-cat-preferences`, "checked") || attrOf(tb, `#cg-cat-statistics`, "checked") {
 			t.Error("the settings do not show the saved choice")
 		}
-		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-close-link`)), chromedp.WaitNotVisible(chromedp.CSS(saveSettings)))
-		// So does the persistent control.
-		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-toggle`)), chromedp.WaitVisible(chromedp.CSS(saveSettings)))
+		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-settings a.cg-btn-quiet`)), chromedp.WaitVisible(chromedp.CSS(`#consentgate .cg-toggle`)))
+		if loc, _ := chromedp.Run(tb.Ctx, chromedp.Location()); loc != home+"?p=1" {
+			t.Errorf("Close led to %s", loc)
+		}
 
 		// Accept all and Reject all post as well.
 		for _, button := range []struct{ sel, want string }{
@@ -763,7 +804,33 @@ func TestBrowser(t *testing.T) {
 			if got := site.lastDecision(); got != button.want {
 				t.Errorf("the endpoint got %q, want %q", got, button.want)
 			}
-			tb.Do(chromedp.WaitNotVisible(chromedp.CSS(acceptAll)), chromedp.WaitVisible(chromedp.CSS(`#consentgate .cg-toggle`)))
+			tb.Do(chromedp.WaitVisible(chromedp.CSS(`#consentgate .cg-toggle`)))
+		}
+	})
+
+	t.Run("under Trusted Types the dialog comes in, or the settings page opens", func(t *testing.T) {
+		// A policy may be made: the dialog is put into the page.
+		tb := newTab(t, browser)
+		tb.Open(home + "?tt=policy")
+		tb.Do(chromedp.Click(chromedp.CSS(openSettings)))
+		tb.WaitFor("the dialog", dialogOpen)
+		if got := evalJS[string](tb, `document.activeElement.id`); got != "cg-settings-title" {
+			t.Errorf("focus in the dialog is on %q", got)
+		}
+		if got := evalJS[[]string](tb, `window.errs`); len(got) != 0 {
+			t.Errorf("errors in the page: %v", got)
+		}
+		// None may be made: inserting markup is refused, and Settings
+		// leads to the settings page instead, throwing nothing.
+		tb = newTab(t, browser)
+		tb.Open(home + "?tt=none")
+		tb.Do(chromedp.Evaluate[chromedp.Void](`window.addEventListener('pagehide', function () { sessionStorage.setItem('errs', JSON.stringify(window.errs)); })`))
+		tb.Do(chromedp.Click(chromedp.CSS(openSettings)), chromedp.WaitVisible(chromedp.CSS(`#consentgate .cg-settings[open] button[value=save]`)))
+		if loc := evalJS[string](tb, `location.pathname + location.search`); loc != "/.well-known/consent/consent?view=settings&return=%2F%3Ftt%3Dnone" {
+			t.Errorf("the fallback led to %s", loc)
+		}
+		if got := evalJS[string](tb, `sessionStorage.getItem('errs')`); got != "[]" {
+			t.Errorf("errors in the page before it left: %s", got)
 		}
 	})
 

@@ -13,40 +13,56 @@
 //
 // # Markup
 //
-// BodyStart renders, in the visitor's language:
+// BodyStart renders, in the visitor's language, only what the visitor's
+// state needs at once:
 //
 //	<div id="consentgate" class="cg-root [cg-decided]" lang data-cg-*>
 //	  <form class="cg-form" method="post" action="{Prefix}consent">
 //	    <input type="hidden" name="return" value="{ReturnPath}">
-//	    <dialog class="cg-settings" id="{SettingsAnchor}" aria-labelledby aria-describedby>
-//	      a checkbox name="category" per category: necessary checked and
-//	      disabled, the others ticked only when a decision accepted them;
-//	      error line; Save (submit, action=save) and Close
-//	    </dialog>
-//	    <section class="cg-banner" role="dialog" aria-labelledby aria-describedby [hidden]>
-//	      title, [policy change line], intro naming the controller and
-//	      purposes + policy link, [GPC notice], error line, and three
-//	      equal <button class="cg-btn">: accept_all, reject_all (submit,
-//	      name="action") and Settings (type="button", opens the dialog)
+//	    <section class="cg-banner" role="dialog" aria-labelledby aria-describedby>
+//	      (undecided only) title, [policy change line], intro naming the
+//	      controller and purposes + policy link, [recipients], [GPC
+//	      notice], error line, and three equal class="cg-btn" controls:
+//	      accept_all, reject_all (submit, name="action") and Settings
+//	      (a link to the settings page, data-cg-open)
 //	    </section>
 //	  </form>
-//	  <a class="cg-toggle" href="#{SettingsAnchor}">Cookie settings</a>
+//	  <a class="cg-toggle" href="{settings page}" data-cg-open>Cookie settings</a>
 //	</div>
 //
-// The settings layer comes first in the form so that its Save is the
-// form's default button: Enter on a checkbox saves, it never accepts all.
-// The first layer is a panel at the bottom of the viewport that leaves
-// the page usable; it is hidden once decided (State.Decided), after which
-// only the persistent "Cookie settings" control shows. Nothing is ticked
-// before a decision, with or without GPC.
+// A decided visitor (State.Decided) gets no first layer: only the
+// persistent "Cookie settings" control shows. The settings dialog is not
+// in the page. It is an asset per language (Dialog names it, Assets holds
+// it: settings-<lang>.<hash>.html, cached for good), fetched by the script
+// when the visitor opens the settings:
+//
+//	<dialog class="cg-settings" id="{SettingsAnchor}" aria-labelledby aria-describedby data-cg-texts>
+//	  title, intro + policy link, GPC notice (hidden; the script shows it),
+//	  a checkbox name="category" per category (necessary checked and
+//	  disabled; the script ticks the others the decision accepted),
+//	  record line, error line; Save (submit, action=save), Accept all,
+//	  Reject all and Close
+//	</dialog>
+//
+// The script puts it into the form right after the return field, so that
+// its Save is the form's default button: Enter on a checkbox saves, it
+// never accepts all. Nothing is ticked before a decision, with or without
+// GPC.
+//
+// The settings page (SettingsPage, served by the consent endpoint at
+// {Prefix}consent?view=settings&return={ReturnPath}) is the same dialog,
+// open, in a document of its own with the banner's stylesheet: the
+// visitor's choices ticked and the site's services listed by the server,
+// Close a link back to the page. It is where Settings and Cookie settings
+// lead without JavaScript, and where the script sends the visitor when
+// the page refuses inserted markup (a CSP requiring Trusted Types that
+// allows no policy of the script's own).
 //
 // Without JavaScript the form posts to the consent endpoint, which answers
-// 303 back to "return". The Settings button opens the dialog declaratively
-// (command="show-modal", commandfor), and a link to #{SettingsAnchor}
-// anywhere shows it through CSS :target. With JavaScript the script does
-// both (also on hashchange and for links to the anchor), as a modal dialog:
-// focus moves to its title and back on close, Tab stays inside,
-// Escape closes it.
+// 303 back to "return". With JavaScript the script opens the fetched
+// dialog for Settings, Cookie settings, links to #{SettingsAnchor}
+// anywhere and a hash change to it, as a modal dialog: focus moves to its
+// title and back on close, Tab stays inside, Escape closes it.
 //
 // The root element carries what the script reads:
 //
@@ -57,7 +73,10 @@
 //	data-cg-gpc           "true" or "false"
 //	data-cg-consent-mode  "true" or "false"
 //	data-cg-anchor        Config.SettingsAnchor
-//	data-cg-texts         JSON: embed_notice, embed_load, error, category_<id>
+//	data-cg-dialog        the settings dialog asset's name, under the prefix
+//	data-cg-texts         JSON: embed_notice, embed_load, embed_always, error,
+//	                      category_<id> (the dialog's own data-cg-texts adds
+//	                      services_in, record, history_link)
 //	data-cg-vendors       JSON: vendor id -> name (only with Config.VendorNames)
 //
 // The script adds the class cg-js when it starts and data-cg-ready once

@@ -13,9 +13,9 @@ import (
 func TestSettingsOfferWithdrawalAsProminentlyAsConsent(t *testing.T) {
 	b := mustNew(t, testConfig())
 	for _, s := range []State{{Lang: "nl"}, {Lang: "en", Decided: true, Accepted: 0b1111}} {
-		doc := parseBanner(t, b.BodyStart(s))
+		doc := parseBanner(t, withDialog(t, b, s))
 		dlg := find(t, doc, "settings", byClass("cg-settings"))
-		first := find(t, doc, "first layer", byClass("cg-banner"))
+		first := find(t, parseBanner(t, b.BodyStart(State{Lang: s.Lang})), "first layer", byClass("cg-banner"))
 		submits := func(n *html.Node) map[string]*html.Node {
 			m := map[string]*html.Node{}
 			for _, btn := range findAll(n, func(n *html.Node) bool { return n.Data == "button" }) {

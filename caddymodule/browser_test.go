@@ -158,11 +158,15 @@ func (tb *gatewayTab) ran() string {
 const (
 	gwAcceptAll = `#consentgate .cg-banner button[value=accept_all]`
 	gwRejectAll = `#consentgate .cg-banner button[value=reject_all]`
-	gwSettings  = `#consentgate .cg-banner button[data-cg-open]`
+	gwSettings  = `#consentgate .cg-banner [data-cg-open]`
 	gwSave      = `#consentgate .cg-settings button[value=save]`
-	// settingsLoaded: the settings are open and list the site's services
-	// (rendered once the endpoint answered, which moves the boxes).
-	settingsLoaded = `document.querySelector('#consentgate .cg-settings').open && document.querySelector('#consentgate .cg-settings').hasAttribute('data-cg-loaded')`
+	// settingsLoaded: the settings dialog came (it is fetched on demand),
+	// is open and lists the site's services (rendered once the endpoint
+	// answered, which moves the boxes).
+	settingsLoaded = `(function (d) { return !!d && d.open && d.hasAttribute('data-cg-loaded'); })(document.querySelector('#consentgate .cg-settings'))`
+	// firstLayerGone: the first layer is hidden, or (a decided visitor's
+	// page) not in the page at all.
+	firstLayerGone = `(function (b) { return !b || b.hidden; })(document.querySelector('#consentgate .cg-banner'))`
 )
 
 // settle gives async scripts time to load and run.
@@ -227,7 +231,7 @@ func TestGatewayInABrowser(t *testing.T) {
 		tb := r.tab(t)
 		tb.Open(home)
 		tb.Do(chromedp.Click(chromedp.CSS(gwRejectAll)))
-		tb.WaitFor("the banner to close", `document.querySelector('#consentgate .cg-banner').hidden`)
+		tb.WaitFor("the banner to close", firstLayerGone)
 		settle()
 		tb.Open(home)
 		settle()
@@ -237,7 +241,7 @@ func TestGatewayInABrowser(t *testing.T) {
 		if got := r.trackers.take(); len(got) != 0 {
 			t.Errorf("tracker requests after rejecting: %v", got)
 		}
-		if tb.eval(`document.querySelector('#consentgate .cg-banner').hidden ? 'hidden' : 'shown'`) != "hidden" {
+		if tb.eval(firstLayerGone+` ? 'hidden' : 'shown'`) != "hidden" {
 			t.Error("the banner shows again after a decision")
 		}
 	})

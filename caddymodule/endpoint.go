@@ -72,11 +72,14 @@ type decisionRequest struct {
 	Page string `json:"page"`
 }
 
-// serveConsent is the consent endpoint: GET answers the visitor's state,
-// POST records a decision.
+// serveConsent is the consent endpoint: GET answers the visitor's state
+// (or, with ?view=settings, the settings page), POST records a decision.
 func (h *Handler) serveConsent(w http.ResponseWriter, r *http.Request) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+		if r.URL.Query().Get("view") == settingsView {
+			return h.serveSettingsPage(w, r)
+		}
 		v := h.newVisit(r)
 		return h.writeState(w, r, http.StatusOK, v.decision, v.accepted, stateExtra{}, v.gpc)
 	case http.MethodPost:

@@ -16,14 +16,14 @@ func TestVisitorSeesWhatWasRecorded(t *testing.T) {
 	home := r.base + "/"
 	tb := r.tab(t)
 	tb.Open(home)
-	if tb.eval(`document.querySelector('#consentgate .cg-record').hidden ? 'hidden' : 'shown'`) != "hidden" {
+	if tb.eval(`(function (p) { return !p || p.hidden; })(document.querySelector('#consentgate .cg-record')) ? 'hidden' : 'shown'`) != "hidden" {
 		t.Error("the record line shows before a decision")
 	}
 	tb.Do(chromedp.Click(chromedp.CSS(gwAcceptAll)))
 	tb.WaitFor("the trackers", `(window.__trackers || []).length >= 4`)
 	tb.Open(home)
 	tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-toggle`)))
-	tb.WaitFor("the record line", `!document.querySelector('#consentgate .cg-record').hidden`)
+	tb.WaitFor("the record line", `(function (p) { return !!p && !p.hidden; })(document.querySelector('#consentgate .cg-record'))`)
 	state := browsertest.Eval[string](tb.Tab, `fetch('/.well-known/consent/consent').then(function (r) { return r.json(); }).then(function (s) { return s.id + ' ' + s.time; })`, chromedp.EvalAwaitPromise)
 	id, when, _ := strings.Cut(state, " ")
 	line := tb.eval(`document.querySelector('#consentgate .cg-record').textContent`)

@@ -44,7 +44,7 @@ func TestFirstLayerNamesRecipientsInABrowser(t *testing.T) {
 		}
 	})
 	tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-recipients a`)))
-	tb.WaitFor("the second layer", `document.querySelector('#consentgate .cg-settings').open`)
+	tb.WaitFor("the second layer", `(function (d) { return !!d && d.open; })(document.querySelector('#consentgate .cg-settings'))`)
 	tb.WaitFor("its services", `document.querySelectorAll('#consentgate .cg-services input').length >= 7`)
 	if got := r.trackers.take(); len(got) != 0 {
 		t.Errorf("tracker requests: %v", got)

@@ -33,7 +33,9 @@ func TestWithdrawalTakesOneClick(t *testing.T) {
 
 			tb.Do(chromedp.Click(chromedp.CSS(reopen.control)))
 			tb.WaitFor("the settings", settingsLoaded)
-			if got := tb.eval(`document.querySelector('` + dialogRejectAll + `').className + '|' + document.querySelector('#consentgate .cg-banner button[value=reject_all]').className`); got != "cg-btn|cg-btn" {
+			// A decided visitor's page has no first layer: its Reject all
+			// is class cg-btn (banner/markup.go), as Accept all here.
+			if got := tb.eval(`document.querySelector('` + dialogRejectAll + `').className + '|' + document.querySelector('#consentgate .cg-settings button[value=accept_all]').className`); got != "cg-btn|cg-btn" {
 				t.Errorf("Reject all in the settings is not styled as on the first layer: %s", got)
 			}
 			// One click; the page reloads, since scripts that ran cannot be
@@ -59,7 +61,7 @@ func TestWithdrawalTakesOneClick(t *testing.T) {
 		})
 	}
 
-	t.Run("with JavaScript off, from the settings anchor", func(t *testing.T) {
+	t.Run("with JavaScript off, from the persistent control", func(t *testing.T) {
 		tb := r.tab(t)
 		if _, err := chromedp.Call(tb.Ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 			t.Fatal(err)
@@ -69,7 +71,9 @@ func TestWithdrawalTakesOneClick(t *testing.T) {
 			t.Fatalf("posting the form: %v", err)
 		}
 		r.trackers.take()
-		tb.Do(chromedp.Navigate(home+"#cookie-settings"), chromedp.WaitVisible(chromedp.CSS(dialogRejectAll)))
+		// The control leads to the settings page; its Reject all withdraws
+		// in one click and comes back.
+		tb.Do(chromedp.Click(chromedp.CSS(`#consentgate .cg-toggle`)), chromedp.WaitVisible(chromedp.CSS(dialogRejectAll)))
 		if _, err := chromedp.Run(tb.Ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(dialogRejectAll)))); err != nil {
 			t.Fatalf("posting the form: %v", err)
 		}
