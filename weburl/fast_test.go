@@ -37,7 +37,7 @@ func sameAsReference(t *testing.T, host, ref string) {
 // leftToParser are TestFastForms's refs that the parser reads.
 var leftToParser = map[string]bool{
 	"https://a.example.net/\xff": true, "/\n./x": true, "https://XN--a.example.net/": true,
-	"https://a.example.net/x\\y": true, "https://a.example.net/a/%2e%2E/b": true, "https://a.example.net/a/%2e/b": true,
+	"https://a.example.net/x\\y": true, "foo://a b/": true, "foo://a@b/": true, "foo://a:1/": true, "a b:c": true, "../x": true, "https://a.example.net/a/%2e%2E/b": true, "https://a.example.net/a/%2e/b": true,
 	"/a/./b": true, "./../b": true, ".//b": true, "https:a.example.net/x": true, "foo://[x/": true, "foo:/x": true,
 }
 
@@ -77,6 +77,15 @@ func TestFastForms(t *testing.T) {
 		{"https://a.example.net/%41 b", "a.example.net /%41%20b|a.example.net /A%20b"},
 		{"/autores/Felipe Morales/ ", "www.example.com /autores/Felipe%20Morales/"},
 		{"/x\ty", "www.example.com /xy"},
+		{" https://a.example.net/tr?x=1 ", "a.example.net /tr?x=1"},
+		{"\x01 /x y", "www.example.com /x%20y"},
+		{"{{ data.avatar_url }}", "www.example.com /%7B%7B%20data.avatar_url%20%7D%7D"},
+		{"' + avatarUrl + '", "www.example.com /'%20+%20avatarUrl%20+%20'"},
+		{"a/b.html?u=%41", "www.example.com /a/b.html?u=%41|www.example.com /a/b.html?u=A"},
+		{"<#= value.guid #>", "www.example.com /%3C"},
+		{" \t", "www.example.com /"},
+		{"whatsapp://send?text=a b", " "},
+		{"android-app://com.example.news/x?id=1", " "},
 		// left to the parser
 		{"https://a.example.net/\xff", "a.example.net /%EF%BF%BD"},
 		{"/\n./x", "www.example.com /x"},
@@ -90,6 +99,11 @@ func TestFastForms(t *testing.T) {
 		{"https:a.example.net/x", "www.example.com /a.example.net/x|a.example.net /x"},
 		{"foo://[x/", ""},
 		{"foo:/x", " "},
+		{"foo://a b/", ""},
+		{"foo://a@b/", " "},
+		{"foo://a:1/", " "},
+		{"a b:c", "www.example.com /a%20b:c"},
+		{"../x", "www.example.com /x"},
 	} {
 		if got := calls(NewPage("www.example.com:8443").ForEachTarget, c.ref, 0); got != c.want {
 			t.Errorf("%q: got %q, want %q", c.ref, got, c.want)

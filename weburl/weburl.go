@@ -106,11 +106,25 @@ func (p *Page) forEachTarget(ref []byte, f func(host, pathq []byte) bool) (parse
 		f(p.plainHost, pq)
 		return false
 	}
-	if pq, ok := p.fastPage(ref); ok {
+	// The parser strips leading controls and spaces.
+	r := ref
+	for len(r) > 0 && r[0] <= 0x20 {
+		r = r[1:]
+	}
+	if len(r) < len(ref) {
+		if host, pq, _, ok := fastSplit(r); ok {
+			if p.baseless() {
+				return false
+			}
+			giveDecoded(host, pq, f)
+			return false
+		}
+	}
+	if pq, ok := p.fastPage(r); ok {
 		giveDecoded(p.plainHost, pq, f)
 		return false
 	}
-	if opaqueScheme(ref) {
+	if opaqueScheme(r) {
 		// javascript:, data:, mailto:, about:blank...: no network host.
 		if !p.baseless() {
 			f(nil, nil)
@@ -400,24 +414,36 @@ func checkRest(ref []byte) ([]byte, bool) {
 	return ref, true
 }
 
-// fastPage reads a reference the parser would resolve against the page
-// in a plain way: the empty reference (the page itself, "/"), and a
-// path-absolute one, also as "./path", with what readPathQuery reads.
+// fastPage reads a reference the parser would resolve against the page in a plain way: the empty
+// reference (the page itself, "/"), a path-absolute one, also as
+// "./path", and a path-relative one (against the page's root, as the
+// parser reads it against https://host/), with what readPathQuery reads.
 // Only on a page whose host the parser leaves as it stands.
 func (p *Page) fastPage(ref []byte) ([]byte, bool) {
 	if !p.plain {
 		return nil, false
 	}
+	for len(ref) > 0 && ref[0] <= 0x20 {
+		ref = ref[1:] // the parser trims controls and spaces
+	}
+	for len(ref) > 0 && ref[len(ref)-1] <= 0x20 {
+		ref = ref[:len(ref)-1]
+	}
 	if len(ref) == 0 {
 		return rootPath, true
 	}
-	for len(ref) > 0 && ref[len(ref)-1] <= 0x20 {
-		ref = ref[:len(ref)-1] // the parser trims controls and spaces
-	}
-	if len(ref) >= 2 && ref[0] == '.' && ref[1] == '/' {
+	switch {
+	case len(ref) >= 2 && ref[0] == '.' && ref[1] == '/':
 		ref = ref[1:] // "./x" is "/x" against the page's root
+	case ref[0] != '/' && ref[0] != '\\':
+		// A path-relative ref, if it has no scheme (no ":" in its first
+		// segment): "x" is "/x" against the page's root.
+		if i := bytes.IndexAny(ref, ":/?#"); i >= 0 && ref[i] == ':' {
+			return nil, false
+		}
+		ref = append([]byte{'/'}, ref...)
 	}
-	if len(ref) == 0 || ref[0] != '/' || len(ref) >= 2 && (ref[1] == '/' || ref[1] == '\\' || ref[1] == '\t' || ref[1] == '\n' || ref[1] == '\r') {
+	if ref[0] != '/' || len(ref) >= 2 && (ref[1] == '/' || ref[1] == '\\' || ref[1] == '\t' || ref[1] == '\n' || ref[1] == '\r') {
 		return nil, false
 	}
 	pq, _, ok := readPathQuery(ref)
@@ -425,9 +451,9 @@ func (p *Page) fastPage(ref []byte) ([]byte, bool) {
 }
 
 // opaqueScheme reports whether ref is a URL of a scheme that is not
-// special and has no authority ("javascript:...", "data:...",
-// "about:blank", "mailto:..."): the parser reads an opaque path, which
-// never fails, and no network host.
+// special, without an authority ("javascript:...", "data:...",
+// "about:blank", "mailto:...") or with a plain one ("whatsapp://send?"):
+// the parser reads it without failing, and no network host.
 func opaqueScheme(ref []byte) bool {
 	if len(ref) == 0 || ref[0]|0x20 < 'a' || ref[0]|0x20 > 'z' {
 		return false
@@ -441,9 +467,13 @@ func opaqueScheme(ref []byte) bool {
 			case "http", "https", "ws", "wss", "ftp", "file":
 				return false
 			}
-			for _, c := range ref[i+1:] {
+			rest := ref[i+1:]
+			if hasPrefix(rest, "//") {
+				return plainOpaqueHost(rest[2:])
+			}
+			for _, c := range rest {
 				if c != '\t' && c != '\n' && c != '\r' {
-					return c != '/' && c != '\\' // "//authority" or a path
+					return c != '/' && c != '\\' // a path
 				}
 			}
 			return true
@@ -452,6 +482,23 @@ func opaqueScheme(ref []byte) bool {
 		}
 	}
 	return false
+}
+
+// plainOpaqueHost reports whether the authority that starts rest (after
+// "scheme://" of a scheme that is not special) is a host the parser
+// accepts: letters, digits and "-._~" up to the path, query or fragment,
+// which never fail.
+func plainOpaqueHost(rest []byte) bool {
+	for i, c := range rest {
+		switch {
+		case c|0x20 >= 'a' && c|0x20 <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~':
+		case c == '/' || c == '?' || c == '#':
+			return i > 0
+		default:
+			return false
+		}
+	}
+	return len(rest) > 0
 }
 
 // pageSchemeMatters reports whether ref may read differently on an http
