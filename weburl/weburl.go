@@ -7,9 +7,14 @@
 //
 // The parser is github.com/nlnwa/whatwg-url (which maps hosts with
 // golang.org/x/net/idna), held here to the web-platform-tests URL vectors
-// and, as a fuzz oracle, to node's URL. A fast path reads the plain
-// absolute URLs that make up most of a page without allocating; a fuzz
-// test holds it to the parser.
+// and, as a fuzz oracle, to node's URL. A fast path reads the forms that
+// make up nearly all of a page's URLs (99.8% of the corpus's URL
+// attributes: plain absolute and relative URLs, with fragments, escapes,
+// text the parser percent-encodes, and URLs of schemes without a network
+// host) as the parser does, mostly without allocating; fuzz tests hold it
+// to the parser and to the implementation before it (reference_test.go).
+// The parser reads the rest once (twice for "https:host", whose reading
+// depends on the page's scheme), against the page's URLs parsed once.
 package weburl
 
 import (
