@@ -86,6 +86,8 @@ const (
 	// contentTypeHTML is the settings dialog's: a fragment, parsed into
 	// the page by the script.
 	contentTypeHTML = "text/html; charset=utf-8"
+	// contentTypeJSON is the vendor names'.
+	contentTypeJSON = "application/json; charset=utf-8"
 )
 
 // newMinifier returns the minifier of the assets. The script is plain

@@ -134,7 +134,7 @@ type Banner struct {
 	headStart [2][rules.AllSet + 1][]byte
 	guardName string
 	guardTags [rules.AllSet + 1][]byte
-	vendors   string // JSON of VendorNames, or ""
+	vendors   string // the name of the VendorNames asset (JSON), or ""
 	// cache holds the rendered markup per language and state.
 	cache []atomic.Pointer[rendered]
 }
@@ -274,15 +274,23 @@ func New(cfg Config) (*Banner, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if err := b.buildAssets(); err != nil {
+		return nil, fmt.Errorf("banner: %w", err)
+	}
 	if len(cfg.VendorNames) > 0 {
+		// The names only a blocked embed's placeholder shows: an asset the
+		// script fetches when there is one, not a part of every page.
 		v, err := json.Marshal(cfg.VendorNames)
 		if err != nil {
 			return nil, fmt.Errorf("banner: vendor names: %w", err)
 		}
-		b.vendors = string(v)
-	}
-	if err := b.buildAssets(); err != nil {
-		return nil, fmt.Errorf("banner: %w", err)
+		v = asciiJSON(v)
+		a := Asset{Name: hashedName("vendors", ".json", v), ContentType: contentTypeJSON, Body: v}
+		if err := precompress(&a); err != nil {
+			return nil, fmt.Errorf("banner: %w", err)
+		}
+		b.assets = append(b.assets, a)
+		b.vendors = a.Name
 	}
 	if err := b.buildDialogs(); err != nil {
 		return nil, fmt.Errorf("banner: %w", err)

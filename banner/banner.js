@@ -50,7 +50,8 @@
 	const anchor = data('anchor');
 	const consentMode = data('consent-mode') === 'true';
 	const texts = parse(data('texts'));
-	const vendors = parse(data('vendors'));
+	// The vendors' names, for placeholders: fetched with the first one.
+	let vendors = null;
 	const offered = words(data('offered'));
 	let accepted = words(data('accepted'));
 	// The services (vendor IDs) granted one by one: lastingly (the
@@ -301,7 +302,7 @@
 		for (const el of deferred) {
 			await runScript(el, true);
 		}
-		placeholders(acc);
+		await placeholders(acc);
 	}
 
 	let chain = Promise.resolve();
@@ -326,9 +327,29 @@
 	const fill = (t, k, v) => String(t || '').split('{' + k + '}').join(v);
 	const pixels = (v) => /^\s*\d+(\.\d+)?\s*(px)?\s*$/i.test(v || '') ? parseFloat(v) : 0;
 
-	function placeholders(acc) {
+	let vendorsLoading = null;
+	function loadVendors() {
+		const name = data('vendors');
+		if (!vendorsLoading) {
+			vendorsLoading = (name && window.fetch ?
+				fetch(new URL(data('prefix') + name, location.href).href, {credentials: 'same-origin'})
+					.then((r) => r.ok ? r.json() : {}) : Promise.resolve({}))
+				.catch(() => ({}))
+				.then((v) => {
+					vendors = v && typeof v === 'object' ? v : {};
+				});
+		}
+		return vendorsLoading;
+	}
+
+	async function placeholders(acc) {
+		const wanted = (el) => !done.has(el) && !boxes.has(el) && !root.contains(el) && inert(el) && !allowed(el, acc);
+		if (!Array.from(document.querySelectorAll('iframe[' + P + 'category]')).some(wanted)) {
+			return;
+		}
+		await loadVendors();
 		for (const el of Array.from(document.querySelectorAll('iframe[' + P + 'category]'))) {
-			if (!done.has(el) && !boxes.has(el) && !root.contains(el) && inert(el) && !allowed(el, acc)) {
+			if (wanted(el)) {
 				placeholder(el, acc);
 			}
 		}
@@ -337,7 +358,8 @@
 	function placeholder(el, acc) {
 		const missing = categoriesOf(el).filter((c) => !has(acc, c));
 		const id = el.getAttribute(P + 'vendor') || '';
-		const vendor = vendors[id] || el.getAttribute(P + 'vendor-name') || id || hostOf(el.getAttribute(P + 'src')) || '?';
+		const named = vendors && Object.prototype.hasOwnProperty.call(vendors, id) && typeof vendors[id] === 'string' ? vendors[id] : '';
+		const vendor = named || el.getAttribute(P + 'vendor-name') || id || hostOf(el.getAttribute(P + 'src')) || '?';
 		const category = missing.map((c) => texts['category_' + c] || c).join(', ');
 
 		const box = document.createElement('div');

@@ -86,6 +86,18 @@ func settingsDoc(t testing.TB, b *Banner, s State, services ...ServiceChoice) *h
 	return doc
 }
 
+// vendorsAsset returns the asset of the vendors' names.
+func vendorsAsset(t testing.TB, b *Banner) Asset {
+	t.Helper()
+	for _, a := range b.Assets() {
+		if strings.HasPrefix(a.Name, "vendors.") {
+			return a
+		}
+	}
+	t.Fatal("no vendors asset")
+	return Asset{}
+}
+
 func attr(n *html.Node, name string) (string, bool) {
 	for _, a := range n.Attr {
 		if a.Key == name {
@@ -779,13 +791,19 @@ func TestRootCarriesTheScriptsData(t *testing.T) {
 		"data-cg-gpc":          "true",
 		"data-cg-consent-mode": "true",
 		"data-cg-anchor":       "privacy-keuzes",
-		"data-cg-vendors":      `{"youtube":"YouTube"}`,
+		"data-cg-vendors":      vendorsAsset(t, b).Name,
 		"data-cg-dialog":       b.Dialog("en"),
 	}
 	for k, v := range want {
 		if got, _ := attr(root, k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
+	}
+	// The vendors' names are an asset the script fetches for a
+	// placeholder, not a part of every page.
+	if v := vendorsAsset(t, b); string(v.Body) != `{"youtube":"YouTube"}` || v.ContentType != "application/json; charset=utf-8" ||
+		v.Name != hashedName("vendors", ".json", v.Body) {
+		t.Errorf("the vendors asset is %s %q: %s", v.Name, v.ContentType, v.Body)
 	}
 	texts, _ := attr(root, "data-cg-texts")
 	for _, s := range []string{`"embed_notice":"This content is hosted by {vendor}.`, `"embed_load":"Load content"`, `"category_marketing":"Marketing"`, `"error":`} {
@@ -885,7 +903,7 @@ func TestAssetsAreMinifiedAndHashed(t *testing.T) {
 	name := regexp.MustCompile(`^(banner|consent-mode)\.[0-9a-f]{10}\.(css|js)$`)
 	seen := map[string]bool{}
 	for _, a := range b.Assets() {
-		if strings.HasPrefix(a.Name, "settings-") {
+		if strings.HasPrefix(a.Name, "settings-") || strings.HasPrefix(a.Name, "vendors.") {
 			continue // the dialogs: TestDialogIsAnAssetPerLanguage
 		}
 		m := name.FindStringSubmatch(a.Name)

@@ -77,7 +77,9 @@
 //	data-cg-texts         JSON: embed_notice, embed_load, embed_always, error,
 //	                      category_<id> (the dialog's own data-cg-texts adds
 //	                      services_in, record, history_link)
-//	data-cg-vendors       JSON: vendor id -> name (only with Config.VendorNames)
+//	data-cg-vendors       the name of the asset of Config.VendorNames (JSON:
+//	                      vendor id -> name), fetched for the first
+//	                      placeholder; only with Config.VendorNames
 //
 // The script adds the class cg-js when it starts and data-cg-ready once
 // it has set up every control, and sets aria-busy while a decision is
