@@ -329,7 +329,7 @@
 
 	let vendorsLoading = null;
 	function loadVendors() {
-		const name = data('vendors');
+		const name = /^vendors\.[0-9a-f]{10}\.json$/.test(data('vendors')) ? data('vendors') : '';
 		if (!vendorsLoading) {
 			vendorsLoading = (name && window.fetch ?
 				fetch(new URL(data('prefix') + name, location.href).href, {credentials: 'same-origin'})
@@ -771,7 +771,9 @@
 			return Promise.resolve(true);
 		}
 		if (!loading) {
-			loading = (window.fetch ? fetch(new URL(data('prefix') + data('dialog'), location.href).href,
+			// Only an asset of ours, under the prefix.
+			const name = /^settings-[a-z0-9-]+\.[0-9a-f]{10}\.html$/.test(data('dialog')) ? data('dialog') : '';
+			loading = (window.fetch && name ? fetch(new URL(data('prefix') + name, location.href).href,
 				{credentials: 'same-origin'}) : Promise.reject(new Error('no fetch')))
 				.then((r) => r.ok ? r.text() : Promise.reject(new Error('dialog ' + r.status)))
 				.then((html) => {

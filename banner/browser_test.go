@@ -240,7 +240,7 @@ func (s *testSite) page(w http.ResponseWriter, r *http.Request) {
 func (s *testSite) settingsPage(w http.ResponseWriter, r *http.Request) {
 	decided, accepted := s.state(r)
 	out, err := s.banner.SettingsPage(State{
-		Lang:       s.banner.Language(r.Header.Get("Accept-Language"), ""),
+		Lang:       s.banner.Language(r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")),
 		Decided:    decided,
 		Accepted:   accepted,
 		ReturnPath: r.URL.Query().Get("return"),
