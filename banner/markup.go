@@ -294,7 +294,13 @@ func (b *Banner) appendRendered(dst []byte, r *rendered, s State) []byte {
 		case holeReturnQuery:
 			dst = escapeAttr(dst, url.QueryEscape(ret))
 		case holeRecipients:
-			dst = append(dst, s.Recipients.line(b, s.Lang)...)
+			line := s.Recipients.line(b, s.Lang)
+			if before, after, ok := bytes.Cut(line, []byte(returnQuerySentinel)); ok {
+				dst = append(dst, before...)
+				dst = escapeAttr(dst, url.QueryEscape(ret))
+				line = after
+			}
+			dst = append(dst, line...)
 		}
 	}
 	return dst

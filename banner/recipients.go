@@ -68,8 +68,11 @@ func (b *Banner) recipientsLine(l *language, groups [][]string, total int) []byt
 	}
 	if more := total - shown; more > 0 {
 		names = append(names, ' ')
-		names = append(names, `<a class="cg-link" href="#`...)
-		names = escapeAttr(names, b.cfg.SettingsAnchor)
+		// To the settings page (the script opens the dialog instead);
+		// the page's return path is filled in per request.
+		names = append(names, `<a class="cg-link" href="`...)
+		names = escapeAttr(names, b.cfg.Prefix+"consent?view=settings&return=")
+		names = append(names, returnQuerySentinel...)
 		names = append(names, `" data-cg-open="">`...)
 		names = escapeAttr(names, strings.ReplaceAll(l.shown[KeyRecipientsMore], "{n}", strconv.Itoa(more)))
 		names = append(names, `</a>`...)

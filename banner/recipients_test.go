@@ -32,8 +32,8 @@ func TestFirstLayerNamesTheRecipients(t *testing.T) {
 	// Long lists are shortened, linking to the second layer; names are
 	// escaped.
 	long := b.Recipients([][]string{{"A", "B", "C"}, {"D", "E", "F", "G", `<b>"H"</b>`}})
-	out = string(b.BodyStart(State{Lang: "en", Recipients: long}))
-	want = `With your consent, these parties receive data: A, B, C; D, E, F <a class="cg-link" href="#cookie-settings" data-cg-open="">and 2 more</a>.</p>`
+	out = string(b.BodyStart(State{Lang: "en", Recipients: long, ReturnPath: "/a?b=c"}))
+	want = `With your consent, these parties receive data: A, B, C; D, E, F <a class="cg-link" href="/.well-known/consent/consent?view=settings&amp;return=%2Fa%3Fb%3Dc" data-cg-open="">and 2 more</a>.</p>`
 	if !strings.Contains(out, want) {
 		t.Errorf("the shortened line is not %s:\n%s", want, out)
 	}
