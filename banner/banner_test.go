@@ -992,6 +992,14 @@ func FuzzBodyStart(f *testing.F) {
 		if bytes.Count(out, []byte("<form")) != 1 || bytes.Count(out, []byte(`name="return"`)) != 1 {
 			t.Fatal("the return path broke the markup")
 		}
+		page, err := b.SettingsPage(State{Lang: lang, ReturnPath: ret, Decided: decided, GPC: gpc, Accepted: rules.Set(accepted)},
+			[]ServiceChoice{{ID: ret, Name: ret, Category: rules.Marketing, Granted: true}})
+		if err != nil || !isASCII(page) {
+			t.Fatalf("the settings page: %v", err)
+		}
+		if bytes.Count(page, []byte("<form")) != 1 || bytes.Count(page, []byte(`name="return"`)) != 1 || bytes.Contains(page, []byte("<script")) {
+			t.Fatal("the return path broke the settings page")
+		}
 		b.Language(lang, ret)
 	})
 }
