@@ -305,6 +305,9 @@ func readPathQuery(pq []byte) (_ []byte, wide, ok bool) {
 scan:
 	for i := 0; i < len(pq); i++ {
 		c := pq[i]
+		if plainByte[c] {
+			continue // a letter, a digit or "-_~&=+,;:@!$()*"
+		}
 		switch c {
 		case '#':
 			pq, wide = pq[:i], true
@@ -361,6 +364,21 @@ scan:
 }
 
 const upperHex = "0123456789ABCDEF"
+
+// plainByte are the bytes readPathQuery passes over in a path and in a
+// query alike.
+var plainByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-_~&=+,;:@!$()*" {
+		t[c] = true
+	}
+	return t
+}()
 
 // pathEncoded: the path percent-encode set (nlnwa/whatwg-url v0.6.2),
 // but "?" and "#", which end the path.
