@@ -246,3 +246,80 @@ func FuzzInterestingAttr(f *testing.F) {
 		}
 	})
 }
+
+// rewriteCuts rewrites in pieces of the given sizes (the last one
+// repeated), as one rewriter reused for every call (so that buffers and
+// caches carry over as in a pool), and returns the output and events.
+func rewriteCuts(t testing.TB, rw *Rewriter, cfg *Config, page Page, in []byte, sizes []int) string {
+	t.Helper()
+	var out bytes.Buffer
+	rec := &recorder{}
+	page.Observer = rec
+	rw.Reset(&out, cfg, page)
+	for i := 0; len(in) > 0; i++ {
+		k := min(sizes[min(i, len(sizes)-1)], len(in))
+		if _, err := rw.Write(in[:k]); err != nil {
+			t.Fatal(err)
+		}
+		in = in[k:]
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String() + "\n" + rec.String()
+}
+
+// checkCuts compares rewriting in in the given pieces with piece as
+// minCarryPiece against the same pieces written as before Write scanned
+// in place (a piece larger than any write: everything goes behind the
+// carry-over), and, where the output cannot depend on the cuts (tags
+// within the hold limit), against one write.
+func checkCuts(t testing.TB, in []byte, sizes []int, piece int) {
+	t.Helper()
+	defer func(n int) { minCarryPiece = n }(minCarryPiece)
+	rw := new(Rewriter)
+	cfgs := []*Config{defaultConfig, {Rules: testRules, Strip: rules.AllSet, BlockUnknown: true}, {Rules: testRules, ReportOnly: true},
+		{Rules: testRules, MaxHold: 300}}
+	for _, cfg := range cfgs {
+		for _, acc := range []rules.Set{rules.OnlyNecessary, rules.AllSet} {
+			page := Page{Accepted: acc, Host: "www.example.com", Guard: []byte("<G>"), HeadEnd: []byte("<HE>"), BodyStart: []byte("<BS>")}
+			minCarryPiece = 1 << 62
+			want := rewriteCuts(t, rw, cfg, page, in, sizes)
+			if cfg.MaxHold == 0 {
+				if whole := rewriteCuts(t, rw, cfg, page, in, []int{len(in) + 1}); whole != want {
+					t.Fatalf("pieces %v (of %d bytes) give another output or events than one write", sizes, len(in))
+				}
+			}
+			minCarryPiece = piece
+			if got := rewriteCuts(t, rw, cfg, page, in, sizes); got != want {
+				t.Fatalf("pieces %v (of %d bytes), carry piece %d: another output or events than before", sizes, len(in), piece)
+			}
+		}
+	}
+}
+
+// TestWriteInPlaceMatchesOneWrite cuts the corpus pages into writes of
+// sizes around the piece Write puts behind a carry-over, with the piece
+// at its real size and made tiny so that the in-place scan runs often.
+func TestWriteInPlaceMatchesOneWrite(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*.html"))
+	files = append(files, filepath.Join("..", "testdata", "site", "index.html"))
+	for i, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCuts(t, in, []int{32 << 10}, 4<<10)
+		checkCuts(t, in, []int{4<<10 + 1, 5000, 9000 + i, 32 << 10}, 4<<10)
+		checkCuts(t, in, []int{3, 17, 100, 1000 + i, 333}, 1+i%7)
+	}
+}
+
+func FuzzWriteInPlace(f *testing.F) {
+	f.Add(`<p>x</p><img src="https://www.facebook.com/tr?id=1"><script>fbq(1)</script>`, uint64(1))
+	f.Add(`<svg><script>fbq(1)</script></svg><noscript><img src=//www.facebook.com/tr></noscript><!-- x --><style>@import "//fonts.googleapis.com/css";</style>`, uint64(7))
+	f.Fuzz(func(t *testing.T, in string, seed uint64) {
+		sizes := []int{1 + int(seed>>4%29), 1 + int(seed>>9%61), 1 + int(seed>>15%7), 1 + int(seed>>20%97)}
+		checkCuts(t, []byte(in), sizes, 1+int(seed%13))
+	})
+}

@@ -234,18 +234,50 @@ func (r *Rewriter) Write(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
-	b := p
-	if len(r.carry) > 0 {
-		r.carry = append(r.carry, p...)
-		b = r.carry
+	n := len(p)
+	if len(r.carry) > 0 && len(p) > 0 {
+		// Most often what the last write left over is a tag cut in two,
+		// which the first bytes of p complete. Those go behind it first;
+		// once everything carried over is decided, what is still kept
+		// lies in p itself, and the rest of p is scanned there instead of
+		// being copied behind the carry. This is what two writes, of
+		// p[:k] and p[k:], would do: the output does not depend on how
+		// the body was cut into writes.
+		old := len(r.carry)
+		k := min(len(p), max(old, minCarryPiece))
+		if old+k > r.maxHold() {
+			// A tag still open when the buffer passes the hold limit is
+			// oversize: a smaller buffer than before could decide so
+			// where the whole write completes the tag.
+			k = len(p)
+		}
+		r.carry = append(r.carry, p[:k]...)
+		done := r.process(r.carry, false)
+		r.keep(r.carry, done)
+		if done >= old && k < len(p) {
+			p = p[k-len(r.carry):] // the bytes kept are p[done-old:k]
+			r.carry = r.carry[:0]
+		} else {
+			p = p[k:]
+		}
 	}
-	keep := r.process(b, false)
-	r.keep(b, keep)
+	if (len(p) > 0 || n == 0) && r.err == nil {
+		b := p
+		if len(r.carry) > 0 {
+			r.carry = append(r.carry, p...)
+			b = r.carry
+		}
+		r.keep(b, r.process(b, false))
+	}
 	if r.err != nil {
 		return 0, r.err
 	}
-	return len(p), nil
+	return n, nil
 }
+
+// minCarryPiece is the least of a write that goes behind the bytes kept
+// from the last one: enough to complete most tags cut in two.
+var minCarryPiece = 4 << 10 // a variable only so that tests can make it small
 
 // Flush writes the buffered output to the destination. What is held back
 // (an incomplete tag, an element under inspection) stays until more input
@@ -285,7 +317,9 @@ func (r *Rewriter) BodyInserted() bool { return r.bodyDone && len(r.page.BodySta
 func (r *Rewriter) keep(b []byte, n int) {
 	rest := b[n:]
 	if len(r.carry) > 0 {
-		r.carry = r.carry[:copy(r.carry, rest)]
+		if n > 0 { // nothing moves when nothing was done
+			r.carry = r.carry[:copy(r.carry, rest)]
+		}
 	} else {
 		r.carry = append(r.carry[:0], rest...)
 	}
