@@ -1,7 +1,9 @@
 package rewrite
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +63,25 @@ func BenchmarkCSSURLs(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkCSSURLsDense scans texts that are all stops, where the fast
+// scan's per-stop IndexByte costs more than the reference's byte loop:
+// it stays linear, within a few times the reference's time.
+func BenchmarkCSSURLsDense(b *testing.B) {
+	for _, unit := range []string{"(", "@", `"`, "/", `"a` + "\n", "url(a)", `\75`} {
+		css := []byte(strings.Repeat(unit, 256<<10/len(unit)))
+		for _, m := range []struct {
+			name string
+			scan func([]byte, func([]byte) bool)
+		}{{"fast", forEachCSSURL}, {"ref", refForEachCSSURL}} {
+			b.Run(fmt.Sprintf("unit=%q/%s", unit, m.name), func(b *testing.B) {
+				b.SetBytes(int64(len(css)))
+				for b.Loop() {
+					m.scan(css, func([]byte) bool { return true })
+				}
+			})
+		}
 	}
 }
