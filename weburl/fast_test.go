@@ -195,8 +195,14 @@ func TestForEachTargetCorpus(t *testing.T) {
 	p := NewPage("www.example.org")
 	oldFast, newFast := 0, 0
 	slow := map[string]int{}
+	old := NewPage("www.example.org")
 	for _, ref := range refs {
 		sameAsReference(t, "www.example.org", ref)
+		// One page for all refs: its parsed URLs must not change.
+		got := calls(p.ForEachTarget, ref, 0)
+		if want := calls(func(ref []byte, f func(host, pathq []byte) bool) { refForEachTarget(old, ref, f) }, ref, 0); got != want {
+			t.Fatalf("ref %q on a page that read others: got %q, reference %q", ref, got, want)
+		}
 		if _, _, ok := refFastSplit([]byte(ref)); ok {
 			oldFast++
 		} else if _, ok := refFastRelative([]byte(ref)); ok {
@@ -251,5 +257,35 @@ func BenchmarkForEachTargetCorpus(b *testing.B) {
 				}
 			}))/float64(len(bufs)), "allocs/ref")
 		})
+	}
+}
+
+// TestPageConcurrent reads slow-path refs on one page from several
+// goroutines (run with -race): the page's parsed URLs are only read.
+func TestPageConcurrent(t *testing.T) {
+	p := NewPage("www.example.com")
+	refs := []string{"https:a.example.net/x", "https://a.example.net/a/../b", "HTTPS://A.example.net/", "/a/./b", "foo://a b/"}
+	want := make([]string, len(refs))
+	for i, ref := range refs {
+		want[i] = calls(func(ref []byte, f func(host, pathq []byte) bool) { refForEachTarget(NewPage("www.example.com"), ref, f) }, ref, 0)
+	}
+	done := make(chan string)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for n := 0; n < 50; n++ {
+				for i, ref := range refs {
+					if got := calls(p.ForEachTarget, ref, 0); got != want[i] {
+						done <- ref + ": " + got
+						return
+					}
+				}
+			}
+			done <- ""
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
 	}
 }

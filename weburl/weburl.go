@@ -178,6 +178,10 @@ func (p *Page) parsedBases() *[2]*whatwg.Url {
 	p.basesOnce.Do(func() {
 		for i, scheme := range [...]string{"https://", "http://"} {
 			if u, err := parser.Parse(scheme + p.host + "/"); err == nil {
+				// Url.Clone, which every parse against u runs, makes
+				// u's search params on first use: made here, a parse
+				// only reads u.
+				u.SearchParams()
 				p.bases[i] = u
 			}
 		}
