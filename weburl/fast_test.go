@@ -267,7 +267,9 @@ func TestPageConcurrent(t *testing.T) {
 	refs := []string{"https:a.example.net/x", "https://a.example.net/a/../b", "HTTPS://A.example.net/", "/a/./b", "foo://a b/"}
 	want := make([]string, len(refs))
 	for i, ref := range refs {
-		want[i] = calls(func(ref []byte, f func(host, pathq []byte) bool) { refForEachTarget(NewPage("www.example.com"), ref, f) }, ref, 0)
+		want[i] = calls(func(ref []byte, f func(host, pathq []byte) bool) {
+			refForEachTarget(NewPage("www.example.com"), ref, f)
+		}, ref, 0)
 	}
 	done := make(chan string)
 	for g := 0; g < 4; g++ {
