@@ -196,6 +196,9 @@ func (r *Rewriter) startTag(b []byte, t *tag) int {
 		r.emitTo(b, t.start)
 		r.insertHeadStart()
 	}
+	if !r.bodyDone && !r.earlyBody && !r.page.XHTML && !r.inForeign() {
+		r.beforeBody(b, t, name, kind)
+	}
 	if r.page.Declaration != nil && kind == kOther && r.fillDeclaration(b, t) {
 		return t.end
 	}
@@ -262,11 +265,14 @@ func (r *Rewriter) startTag(b []byte, t *tag) int {
 	case kBody:
 		r.document = true
 		r.loadingElement(b, t, kBody)
+		if r.templates > 0 && !r.bodyDone {
+			break // template content: not the page's body
+		}
 		r.emitTo(b, t.end)
 		r.insertHeadStart()
 		if !r.cfg.ReportOnly {
 			r.insertHeadEnd()
-			if !r.bodyDone {
+			if !r.bodyDone && !r.frameset {
 				r.bodyDone = true
 				r.put(r.page.BodyStart)
 			}
@@ -311,6 +317,16 @@ func (r *Rewriter) endTag(b []byte, t *tag) int {
 		r.skipTo(t.end)
 		return t.end
 	}
+	if !r.bodyDone && !r.earlyBody && !r.page.XHTML && !r.frameset {
+		switch name := b[t.start+2 : t.nameEnd]; {
+		case r.templates > 0:
+			if equalFold(name, "template") {
+				r.templates--
+			}
+		case equalFold(name, "body") || equalFold(name, "html") || equalFold(name, "br"):
+			r.bodyOpens(b, t.start) // "</br>" is a <br>; </body> and </html> open the body first
+		}
+	}
 	if !r.headEndDone && equalFold(b[t.start+2:t.nameEnd], "head") && !r.cfg.ReportOnly {
 		r.emitTo(b, t.start)
 		r.insertHeadStart()
@@ -320,6 +336,78 @@ func (r *Rewriter) endTag(b []byte, t *tag) int {
 		r.insertHeadStart()
 	}
 	return t.end
+}
+
+// awaitingBody reports whether the banner still waits for the place where
+// a browser's tree builder opens the body: it goes there, not after a
+// <body> tag that may come later, may be ignored or may sit in a
+// template.
+func (r *Rewriter) awaitingBody() bool {
+	return r.document && !r.bodyDone && r.templates == 0 && !r.frameset && !r.cfg.ReportOnly && !r.page.XHTML
+}
+
+// bodyOpens is called where the body opens without a <body> tag: the
+// hooks go in at b[at]. When nothing showed a document before (text or an
+// element before any doctype, <html> or <head>, as a PHP warning printed
+// first makes it), the banner goes after a later <body> tag, or nowhere.
+func (r *Rewriter) bodyOpens(b []byte, at int) {
+	if !r.document {
+		r.earlyBody = true
+		return
+	}
+	if !r.awaitingBody() {
+		return
+	}
+	r.emitTo(b, at)
+	r.insertHeadStart()
+	r.insertHeadEnd()
+	r.bodyDone = true
+	r.put(r.page.BodyStart)
+}
+
+// beforeBody follows a start tag met before the body opened, as the tree
+// builder's "in head" and "after head" modes do: the elements of the head
+// keep the body closed, a <template> holds its content apart, a <frameset>
+// takes the body's place, and anything else opens the body right before
+// it.
+func (r *Rewriter) beforeBody(b []byte, t *tag, name []byte, kind tagKind) {
+	if r.templates > 0 || r.frameset {
+		if equalFold(name, "template") {
+			r.templates++
+		}
+		return
+	}
+	switch kind {
+	case kHTML, kHead, kBody, kBase, kLink, kMeta, kScript, kStyle, kNoscript:
+		return
+	case kRCData, kRawText:
+		if equalFold(name, "title") || equalFold(name, "noframes") {
+			return
+		}
+	case kOther:
+		switch {
+		case equalFold(name, "template"):
+			r.templates++
+			return
+		case equalFold(name, "basefont") || equalFold(name, "bgsound"):
+			return
+		case equalFold(name, "frameset"):
+			r.frameset = true
+			return
+		}
+	}
+	r.bodyOpens(b, t.start)
+}
+
+// firstNonSpace returns the index of the first byte of text that is not
+// HTML whitespace, or -1.
+func firstNonSpace(text []byte) int {
+	for i, c := range text {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\f' && c != '\r' {
+			return i
+		}
+	}
+	return -1
 }
 
 // insertHeadStart puts the guard and HeadStart in; with ReportOnly only

@@ -186,7 +186,7 @@ func TestHTML5libRoundTrip(t *testing.T) {
 	inputs := loadHTML5lib(t)
 	rng := rand.New(rand.NewPCG(13, 5))
 	var guards, bodies int
-	var atEnd []string // misplaced hooks appended after the last byte
+	var framesets []string // see framesetAfterContent
 	for _, in := range inputs {
 		if strings.Contains(in.data, "data-cg-hook") {
 			t.Fatalf("%s: the input contains the hook marker", in.id)
@@ -235,61 +235,70 @@ func TestHTML5libRoundTrip(t *testing.T) {
 			if acc != rules.AllSet {
 				continue // the same hooks in the same places: checked once
 			}
-			check := func(what string, place hookPlace, msg string) {
+			check := func(what string, msg string) {
 				switch {
 				case msg == "":
-				case place == hookAtEnd && !hasBodyTag(in.data):
-					atEnd = append(atEnd, fmt.Sprintf("%s (%s): %s", in.id, what, firstLine(msg)))
+				case what == "body hook" && framesetAfterContent(in.data):
+					framesets = append(framesets, in.id)
 				default:
 					fail("%s: %s\noutput: %q", what, msg, out)
 				}
 			}
 			if head != hookAbsent {
 				guards++
-				check("guard", head, checkGuard(out))
+				check("guard", checkGuard(out))
 			}
 			if body != hookAbsent {
 				bodies++
-				check("body hook", body, checkBodyHook(in.data, out))
+				check("body hook", checkBodyHook(in.data, out))
 			}
 		}
 	}
 	t.Logf("%d html5lib inputs; the tree builder checked %d guards and %d body hooks", len(inputs), guards, bodies)
-	// Without a <body> tag the rewriter appends the banner after the last
-	// byte (Page.BodyStart), wherever the tree builder then is. In some
-	// inputs that puts it in unterminated raw text (<script>, <style>,
-	// <title>, a comment), a <template>, foreign content at an integration
-	// point, an open <button> (whose end the banner's own button forces),
-	// before an open <table> (foster parenting), or nowhere (framesets).
-	// Until the rewriter inserts it where the tree builder opens the
-	// implied <body>, these are listed and skipped here, not failed.
-	t.Run("hooks appended to documents without a body tag", func(t *testing.T) {
-		if len(atEnd) > 0 {
-			t.Skipf("the tree builder misplaces %d hooks the rewriter appended after the last byte:\n%s", len(atEnd), strings.Join(atEnd, "\n"))
-		}
-	})
-}
-
-// hasBodyTag reports whether doc has a <body> start tag, as a tokenizer
-// reads it.
-func hasBodyTag(doc string) bool {
-	z := html.NewTokenizer(strings.NewReader(doc))
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			return false
-		case html.StartTagToken, html.SelfClosingTagToken:
-			if name, _ := z.TagName(); string(name) == "body" {
-				return true
-			}
-		}
+	if len(framesets) > 0 {
+		t.Logf("%d documents put a <frameset> after body content: the banner's buttons make the tree builder ignore it (%s)",
+			len(framesets), strings.Join(framesets, ", "))
 	}
 }
 
-// firstLine returns s up to its first newline.
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
+// framesetAfterContent reports whether doc is a frameset document whose
+// <frameset> comes after content that opened the body yet left the
+// tree builder's frameset-ok flag set (text of NULs, an empty <p>, <div>,
+// <svg>, a hidden input): the frameset replaces that body. A stream cannot
+// know a frameset is coming, and the banner inserted where the body opened
+// holds buttons, which clear the flag. Real frameset pages put <frameset>
+// right after the head; these malformed ones are the one place where the
+// banner changes the page's tree.
+func framesetAfterContent(doc string) bool {
+	root, err := html.Parse(strings.NewReader(doc))
+	if err != nil {
+		return false
+	}
+	for n := range root.Descendants() {
+		if n.Type == html.ElementNode && n.Data == "frameset" && n.Parent != nil && n.Parent.Data == "html" {
+			z := html.NewTokenizer(strings.NewReader(doc))
+			for {
+				switch z.Next() {
+				case html.ErrorToken:
+					return false
+				case html.StartTagToken, html.SelfClosingTagToken:
+					name, _ := z.TagName()
+					switch string(name) {
+					case "frameset":
+						return false // nothing opened the body before it
+					case "html", "head", "body", "meta", "link", "title", "style", "script", "base", "noscript", "template":
+					default:
+						return true
+					}
+				case html.TextToken:
+					if strings.Trim(string(z.Raw()), " \t\n\f\r") != "" {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // FuzzHTML5libRoundTrip starts from the html5lib inputs and checks, on

@@ -68,8 +68,11 @@ type Page struct {
 	// HeadEnd is inserted before </head>, or else right after <body>, or at
 	// the end of a whole document.
 	HeadEnd []byte
-	// BodyStart is inserted right after <body>, or at the end of a whole
-	// document without one.
+	// BodyStart is inserted where a browser's tree builder opens the body:
+	// right after <body>, or, without one, before the text or element that
+	// opens it, or at the end of a document that ends in its head. Never in
+	// a <template>, a frameset document or an unterminated comment, raw
+	// text or tag.
 	BodyStart []byte
 	// Declaration returns the markup that fills every element carrying a
 	// data-consent-declaration attribute (written in lower or upper case);
@@ -142,6 +145,12 @@ type Rewriter struct {
 	headStartDone bool
 	headEndDone   bool
 	bodyDone      bool
+	// Before the body opens: the <template> elements open (their content
+	// opens nothing), and whether a <frameset> took the body's place.
+	templates int
+	frameset  bool
+	earlyBody bool // the body opened before anything showed a document
+	tornAtEOF bool // the input ended inside a tag
 
 	t                tag         // scratch for lexing
 	nt               tag         // scratch for lexing inside a held <noscript>
@@ -296,12 +305,17 @@ func (r *Rewriter) Close() error {
 	b := r.carry
 	r.process(b, true)
 	r.carry = r.carry[:0]
-	if r.document {
+	// What was not inserted yet goes at the end, where the tree builder
+	// opens the body of a document that ends before it did, unless the
+	// end falls inside a comment, raw text, a tag or a template, where it
+	// would be text, an attribute or inert, or the document is a frameset.
+	atEnd := r.page.XHTML || r.st == stData && !r.tornAtEOF && !r.frameset
+	if r.document && atEnd {
 		r.insertHeadStart()
 	}
-	if r.document && !r.cfg.ReportOnly {
+	if r.document && !r.cfg.ReportOnly && atEnd {
 		r.insertHeadEnd()
-		if !r.bodyDone {
+		if !r.bodyDone && (r.page.XHTML || !r.earlyBody && r.awaitingBody()) {
 			r.bodyDone = true
 			r.put(r.page.BodyStart)
 		}
@@ -379,6 +393,7 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 	defer func() { r.pos = p }()
 	incomplete := func(at int) int {
 		if eof {
+			r.tornAtEOF = at < len(b) // a tag or markup the end cut off
 			r.emitTo(b, len(b))
 			p = len(b)
 			return len(b)
@@ -391,6 +406,15 @@ func (r *Rewriter) process(b []byte, eof bool) int {
 		switch r.st {
 		case stData:
 			k := bytes.IndexByte(b[p:], '<')
+			if !r.bodyDone && !r.earlyBody && r.templates == 0 && !r.frameset && !r.page.XHTML {
+				text := b[p:]
+				if k >= 0 {
+					text = text[:k]
+				}
+				if q := firstNonSpace(text); q >= 0 {
+					r.bodyOpens(b, p+q) // text opens the body
+				}
+			}
 			if k < 0 {
 				p = len(b)
 				r.emitTo(b, p)
