@@ -96,20 +96,25 @@ func isHexRun(b []byte) bool {
 func (r *Rewriter) delayedStart(b []byte, t *tag, info delayedInfo, marked bool, d decision) {
 	r.delayed = info
 	if !marked {
-		var u []byte
+		// The plugin's URL attribute and a src beside it both decide: a
+		// loader that copies the attributes over starts the src too.
+		var delayedURL []byte
 		if info.srcAttr >= 0 {
 			a := t.attrs[info.srcAttr]
-			u, _ = attrValue(b, t, string(lowerCopy(b[a.nameStart:a.nameEnd], nil)), &r.valB)
-		} else if src, ok := attrValue(b, t, "src", &r.valB); ok {
-			u = src
+			delayedURL, _ = attrValue(b, t, string(lowerCopy(b[a.nameStart:a.nameEnd], nil)), &r.valC)
 		}
-		if len(u) > 0 {
-			if dd, ok := r.dataScriptDecision(u); ok {
-				d = dd
-			} else {
-				d = r.classifyURL(u, ScriptSrc)
+		src, _ := attrValue(b, t, "src", &r.valB)
+		for _, u := range [...][]byte{delayedURL, src} {
+			if len(u) == 0 {
+				continue
 			}
-		} else if r.inspect {
+			if dd, ok := r.dataScriptDecision(u); ok {
+				d = mergeDecision(d, dd)
+			} else {
+				d = mergeDecision(d, r.classifyURL(u, ScriptSrc))
+			}
+		}
+		if len(delayedURL) == 0 && len(src) == 0 && r.inspect {
 			// Inline text: held, then decided as an inline script.
 			r.emitTo(b, t.start)
 			r.st = stScriptHold
