@@ -329,8 +329,9 @@ func cssMayLoad(css []byte) bool {
 		}
 		switch css[i] {
 		case '(':
-			// url( or image-set( ends here.
-			if i >= 3 && equalFold(css[i-3:i], "url") || i >= 9 && equalFold(css[i-9:i], "image-set") {
+			// url(, src( or image-set( ends here: the strings in src()
+			// are URLs to forEachCSSURL too.
+			if i >= 3 && (equalFold(css[i-3:i], "url") || equalFold(css[i-3:i], "src")) || i >= 9 && equalFold(css[i-9:i], "image-set") {
 				return true
 			}
 		case '@':
