@@ -24,9 +24,10 @@
 #     mariadb-client packages (wordpress pulls in apache2, installed but never
 #     started), then starts MariaDB and PHP-FPM, creates the database and
 #     user consentgate_wp and installs a WordPress site with a must-use
-#     plugin (e2e/wordpress/testdata/setup.sh); and npm (Debian package)
-#     with axe-core 4.14.1 in ~/.cache/consentgate
-#     (e2e/wordpress/testdata/axe-setup.sh).
+#     plugin (e2e/wordpress/testdata/setup.sh);
+#   - the accessibility tests (e2e/wordpress and the banner's settings
+#     dialog and page): npm (Debian package) with axe-core 4.14.1 in
+#     ~/.cache/consentgate (e2e/wordpress/testdata/axe-setup.sh).
 # It prints this plan before it changes anything. Servers it starts keep
 # running afterwards. Without root or apt-get, or with
 # CONSENTGATE_TEST_SETUP=none, it changes nothing and those tests skip with a
@@ -51,12 +52,14 @@ done
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
 test_files=$(go list -e -f '{{$d := .Dir}}{{range .TestGoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}{{range .XTestGoFiles}}{{$d}}/{{.}}{{"\n"}}{{end}}' "${pkgs[@]}")
 uses() { [ -n "$test_files" ] && echo "$test_files" | xargs grep -lE "$1" >/dev/null 2>&1; }
-need_chromium=false need_pg=false need_wp=false need_wrk=false need_node=false
+need_chromium=false need_pg=false need_wp=false need_wrk=false need_node=false need_axe=false
 uses 'testenv\.Chromium|browsertest\.' && need_chromium=true
 uses 'LookPath\("wrk"\)' && need_wrk=true
 uses 'LookPath\("node"\)' && need_node=true
 uses 'testenv\.Postgres' && need_pg=true
 echo "$test_files" | grep -q '/e2e/wordpress/' && need_wp=true
+uses 'CONSENTGATE_AXE_JS' && need_axe=true
+$need_wp && need_axe=true
 
 can_setup=false
 if [ "${CONSENTGATE_TEST_SETUP:-}" != none ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -72,7 +75,9 @@ if $need_pg && [ -z "${CONSENTGATE_TEST_PG_DSN:-}" ]; then
 fi
 if $need_wp; then
 	[ -n "${CONSENTGATE_WP_ROOT:-}" ] || plan+=("install WordPress, MariaDB, PHP-FPM (apt-get), start MariaDB and PHP-FPM, create the database consentgate_wp and a WordPress site (e2e/wordpress/testdata/setup.sh)")
-	[ -n "${CONSENTGATE_AXE_JS:-}" ] || plan+=("install npm if missing and axe-core 4.14.1 into ~/.cache/consentgate (e2e/wordpress/testdata/axe-setup.sh)")
+fi
+if $need_axe && [ -z "${CONSENTGATE_AXE_JS:-}" ]; then
+	plan+=("install npm if missing and axe-core 4.14.1 into ~/.cache/consentgate (e2e/wordpress/testdata/axe-setup.sh)")
 fi
 if [ ${#plan[@]} -gt 0 ]; then
 	if $can_setup; then
@@ -106,7 +111,10 @@ if $can_setup; then
 	fi
 	if $need_wp; then
 		[ -n "${CONSENTGATE_WP_ROOT:-}" ] || { wp_env=$(bash e2e/wordpress/testdata/setup.sh); eval "$wp_env"; }
-		[ -n "${CONSENTGATE_AXE_JS:-}" ] || { axe_env=$(bash e2e/wordpress/testdata/axe-setup.sh); eval "$axe_env"; }
+	fi
+	if $need_axe && [ -z "${CONSENTGATE_AXE_JS:-}" ]; then
+		axe_env=$(bash e2e/wordpress/testdata/axe-setup.sh)
+		eval "$axe_env"
 	fi
 fi
 

@@ -220,13 +220,13 @@ func TestBannerAccessibility(t *testing.T) {
 			tb.Do(chromedp.KeyEvent(kb.Tab))
 			f := evalJS[string](tb, focused)
 			seen = append(seen, f)
-			if f == "b:button:cg-btn" {
+			if f == "b:a:cg-btn" {
 				break
 			}
 		}
 		t.Logf("Tab from the top of the page: %v", seen)
 		idx := func(s string) int { return slices.Index(seen, s) }
-		accept, reject, settings := idx("b:button:accept_all"), idx("b:button:reject_all"), idx("b:button:cg-btn")
+		accept, reject, settings := idx("b:button:accept_all"), idx("b:button:reject_all"), idx("b:a:cg-btn")
 		if accept < 0 || reject < 0 || settings < 0 {
 			t.Fatalf("Tab from the top does not reach Accept all, Reject all and Settings: %v", seen)
 		}

@@ -206,8 +206,10 @@ func (tb *tab) consentState() consentState {
 const (
 	acceptAll    = `#consentgate .cg-banner button[value=accept_all]`
 	rejectAll    = `#consentgate .cg-banner button[value=reject_all]`
-	openSettings = `#consentgate .cg-banner button[data-cg-open]`
+	openSettings = `#consentgate .cg-banner [data-cg-open]`
 	toggle       = `#consentgate .cg-toggle`
-	dialogOpen   = `document.querySelector('#consentgate .cg-settings').hasAttribute('open')`
-	bannerShown  = `!document.querySelector('#consentgate .cg-banner').hidden && getComputedStyle(document.querySelector('#consentgate .cg-banner')).display !== 'none'`
+	// The settings dialog is fetched on demand; a decided visitor's page
+	// has no first layer at all.
+	dialogOpen  = `!!document.querySelector('#consentgate .cg-settings[open]')`
+	bannerShown = `(function (b) { return !!b && !b.hidden && getComputedStyle(b).display !== 'none'; })(document.querySelector('#consentgate .cg-banner'))`
 )
