@@ -418,7 +418,9 @@ func refreshURL(v []byte) ([]byte, bool) {
 // isDataURL reports whether u (as in an attribute, before trimming) is a
 // data: URL.
 func isDataURL(u []byte) bool {
-	u = bytes.TrimLeft(u, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	for len(u) > 0 && u[0] <= ' ' { // the C0 controls and spaces a URL parser strips
+		u = u[1:]
+	}
 	return len(u) >= 5 && equalFold(u[:5], "data:")
 }
 

@@ -638,7 +638,12 @@ func withDecodedPath(f func(host, pathq []byte) bool) func(host, pathq []byte) b
 func decodeUnreserved(pq []byte) ([]byte, bool) {
 	first := -1
 	for i := 0; i+2 < len(pq); i++ {
-		if pq[i] == '%' && isHex(pq[i+1]) && isHex(pq[i+2]) && unreserved(unhex(pq[i+1])<<4|unhex(pq[i+2])) {
+		k := bytes.IndexByte(pq[i:len(pq)-2], '%')
+		if k < 0 {
+			break
+		}
+		i += k
+		if isHex(pq[i+1]) && isHex(pq[i+2]) && unreserved(unhex(pq[i+1])<<4|unhex(pq[i+2])) {
 			first = i
 			break
 		}
