@@ -195,13 +195,22 @@ const outBufferSize = 64 << 10
 // pooled rewriter does not pin the memory of one huge inline script.
 const maxKeptBuffer = 64 << 10
 
+// maxKeptHold is the largest carry (what a held element keeps back) and
+// edit buffer a reset Rewriter keeps. Real pages hold inline scripts and
+// sheets of 50 to 200 KB (WordPress's global styles, page builders'
+// configuration): dropped after every response, the carry regrew to them
+// by doubling, about 120 KB of garbage per page of the corpus. A pool
+// forgets its rewriters across garbage collections, so this pins at most
+// this much per rewriter in use.
+const maxKeptHold = 256 << 10
+
 // Reset prepares r for a new response, reusing its buffers.
 func (r *Rewriter) Reset(w io.Writer, cfg *Config, page Page) {
 	carry, out, edit, attrs, ntAttrs, urls, web, webHost, sites := r.carry[:0], r.out[:0], r.edit[:0], r.t.attrs[:0], r.nt.attrs[:0], r.urls, r.web, r.webHost, r.sites
-	if cap(carry) > maxKeptBuffer {
+	if cap(carry) > maxKeptHold {
 		carry = nil
 	}
-	if cap(edit) > maxKeptBuffer {
+	if cap(edit) > maxKeptHold {
 		edit = nil
 	}
 	if out == nil {
