@@ -1,7 +1,6 @@
 package wordpress
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,119 +15,6 @@ import (
 	"github.com/consentgate/consentgate/internal/browsertest"
 	"github.com/consentgate/consentgate/internal/testenv"
 )
-
-// axeVersion is the axe-core version testdata/axe-setup.sh pins.
-const axeVersion = "4.14.1"
-
-// axeTags are the rule sets run: WCAG 2.0, 2.1 and 2.2, levels A and AA.
-var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"}
-
-// axeJS finds axe.min.js: CONSENTGATE_AXE_JS, or where axe-setup.sh puts
-// it by default; skips (fails under CI=true) without it.
-func axeJS(t *testing.T) []byte {
-	t.Helper()
-	p := os.Getenv("CONSENTGATE_AXE_JS")
-	if p == "" {
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if home, err := os.UserHomeDir(); cache == "" && err == nil {
-			cache = filepath.Join(home, ".cache")
-		}
-		p = filepath.Join(cache, "consentgate", "axe-core-"+axeVersion, "node_modules", "axe-core", "axe.min.js")
-	}
-	src, err := os.ReadFile(p)
-	if err != nil {
-		testenv.Missing(t, fmt.Sprintf(`the accessibility test needs axe-core: eval "$(bash e2e/wordpress/testdata/axe-setup.sh)" (sets CONSENTGATE_AXE_JS); %v`, err))
-	}
-	return src
-}
-
-// axeResult is what the page hands back from axe.run.
-type axeResult struct {
-	Version    string         `json:"version"`
-	Violations []axeViolation `json:"violations"`
-	Incomplete []axeViolation `json:"incomplete"`
-	Passes     []string       `json:"passes"`
-}
-
-type axeViolation struct {
-	ID      string `json:"id"`
-	Impact  string `json:"impact"`
-	Help    string `json:"help"`
-	HelpURL string `json:"helpUrl"`
-	Nodes   []struct {
-		Target  string `json:"target"`
-		HTML    string `json:"html"`
-		Summary string `json:"summary"`
-	} `json:"nodes"`
-}
-
-func (v axeViolation) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s): %s\n    %s", v.ID, v.Impact, v.Help, v.HelpURL)
-	for _, n := range v.Nodes {
-		fmt.Fprintf(&b, "\n    at %s: %.300s", n.Target, n.HTML)
-		if n.Summary != "" {
-			fmt.Fprintf(&b, "\n      %s", strings.ReplaceAll(n.Summary, "\n", "\n      "))
-		}
-	}
-	return b.String()
-}
-
-// runAxe injects axe-core into the page (once) and runs it on the banner
-// root with the WCAG 2 A/AA rules.
-func runAxe(tb *tab, src []byte) axeResult {
-	tb.T.Helper()
-	if !evalJS[bool](tb, `typeof window.axe === 'object'`) {
-		tb.Do(chromedp.Evaluate[chromedp.Void](string(src)))
-	}
-	tags, _ := json.Marshal(axeTags)
-	return evalJS[axeResult](tb, `axe.run({include: [['#consentgate']]}, {
-		runOnly: {type: 'tag', values: `+string(tags)+`},
-		resultTypes: ['violations', 'incomplete']
-	}).then(function (r) {
-		function list(vs) {
-			return vs.map(function (v) {
-				return {id: v.id, impact: v.impact || '', help: v.help, helpUrl: v.helpUrl, nodes: v.nodes.map(function (n) {
-					return {target: n.target.join(' '), html: n.html, summary: n.failureSummary || ''};
-				})};
-			});
-		}
-		return {version: axe.version, violations: list(r.violations), incomplete: list(r.incomplete), passes: r.passes.map(function (p) { return p.id; })};
-	})`, chromedp.EvalAwaitPromise)
-}
-
-// checkAxe fails on a serious or critical violation and logs every other
-// finding.
-func checkAxe(t *testing.T, what string, r axeResult) {
-	t.Helper()
-	if r.Version != axeVersion {
-		t.Errorf("axe-core %s ran, want %s (testdata/axe-setup.sh pins it)", r.Version, axeVersion)
-	}
-	if len(r.Passes) == 0 {
-		t.Errorf("%s: axe passed no rule: did it find #consentgate?", what)
-	}
-	var bad []string
-	for _, v := range r.Violations {
-		if v.Impact == "serious" || v.Impact == "critical" {
-			bad = append(bad, v.String())
-		}
-	}
-	if len(bad) > 0 {
-		var all []string
-		for _, v := range r.Violations {
-			all = append(all, v.String())
-		}
-		t.Errorf("%s: %d serious or critical accessibility violations; all %d violations:\n  %s", what, len(bad), len(r.Violations), strings.Join(all, "\n  "))
-		return
-	}
-	for _, v := range r.Violations {
-		t.Logf("%s: minor violation: %s", what, v)
-	}
-	for _, v := range r.Incomplete {
-		t.Logf("%s: needs review: %s", what, v)
-	}
-	t.Logf("%s: axe-core %s, %d rules passed (%s), no serious or critical violation", what, r.Version, len(r.Passes), strings.Join(r.Passes, " "))
-}
 
 // startDemoGateway runs the gateway in front of the repository's demo site
 // (testdata/site, a WordPress-like page with trackers) with a file_server.
@@ -169,7 +55,7 @@ func TestBannerAccessibility(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
 	}
-	src := axeJS(t)
+	src := browsertest.AxeJS(t)
 	browser := browsertest.Start(t, browsertest.Options{})
 	base := startDemoGateway(t)
 
@@ -186,17 +72,17 @@ func TestBannerAccessibility(t *testing.T) {
 			if got := evalJS[string](tb, `document.getElementById('consentgate').lang`); got != lang {
 				t.Fatalf("the banner's language is %q, want %q", got, lang)
 			}
-			checkAxe(t, lang+" first layer", runAxe(tb, src))
+			browsertest.CheckAxe(t, lang+" first layer", browsertest.RunAxe(tb.Tab, src))
 
 			tb.Do(chromedp.Click(chromedp.CSS(openSettings)))
 			tb.WaitFor("the settings", dialogOpen)
-			checkAxe(t, lang+" second layer (settings)", runAxe(tb, src))
+			browsertest.CheckAxe(t, lang+" second layer (settings)", browsertest.RunAxe(tb.Tab, src))
 
 			tb.Do(chromedp.KeyEvent(kb.Escape))
 			tb.WaitFor("the settings to close", `!(`+dialogOpen+`)`)
 			tb.Do(chromedp.Click(chromedp.CSS(rejectAll)))
 			tb.WaitFor("the Cookie settings control", `!(`+bannerShown+`) && getComputedStyle(document.querySelector('`+toggle+`')).display !== 'none'`)
-			checkAxe(t, lang+" after a decision (Cookie settings control)", runAxe(tb, src))
+			browsertest.CheckAxe(t, lang+" after a decision (Cookie settings control)", browsertest.RunAxe(tb.Tab, src))
 		})
 	}
 
