@@ -32,7 +32,20 @@ func gateway(t *testing.T, block string, up *httptest.Server) string {
 
 func get(t *testing.T, url string) (*http.Response, string) {
 	t.Helper()
-	resp, err := client().Get(url)
+	return getWith(t, url, nil)
+}
+
+// getWith GETs url with the headers given (an empty value sets none) and
+// reads the whole body.
+func getWith(t *testing.T, url string, header map[string]string) (*http.Response, string) {
+	t.Helper()
+	req := mustRequest(t, "GET", url)
+	for k, v := range header {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

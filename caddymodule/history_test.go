@@ -10,17 +10,8 @@ import (
 
 func getHistory(t *testing.T, base string, header map[string]string) (int, http.Header, string) {
 	t.Helper()
-	req := mustRequest(t, "GET", base+"/.well-known/consent/consent/history")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	resp, b := getWith(t, base+"/.well-known/consent/consent/history", header)
+	return resp.StatusCode, resp.Header, b
 }
 
 // A visitor reads the records of the consent ID in their own verified

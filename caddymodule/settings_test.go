@@ -15,21 +15,8 @@ import (
 // for a visitor in language lang, undecided (cookie "") or decided.
 func insertedBytes(t *testing.T, base, lang, cookie string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", base+"/", nil)
-	req.Header.Set("Accept-Language", lang)
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	resp, err := client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(b) - len(minimalPage), string(b)
+	_, b := getWith(t, base+"/", map[string]string{"Accept-Language": lang, "Cookie": cookie})
+	return len(b) - len(minimalPage), b
 }
 
 const minimalPage = `<!DOCTYPE html><html><head><title>t</title></head><body><p>hi</p></body></html>`
@@ -146,18 +133,7 @@ func TestSettingsPageWithoutJavaScript(t *testing.T) {
 	base, logDir := consentGateway(t, "")
 	page := func(query, cookie string) (*http.Response, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", base+"/.well-known/consent/consent?"+query, nil)
-		req.Header.Set("Accept-Language", "en")
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		resp, err := client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return getWith(t, base+"/.well-known/consent/consent?"+query, map[string]string{"Accept-Language": "en", "Cookie": cookie})
 	}
 	// The page's own link carries the way back.
 	_, body := insertedBytes(t, base, "en", "")
