@@ -34,7 +34,7 @@ func TestGuardCost(t *testing.T) {
 		t.Skip("a measurement: run with -run TestGuardCost -guard-cost -v")
 	}
 	testenv.Chromium(t)
-	corpus, _ := filepath.Abs(filepath.Join("..", "..", "shared", "corpus", "pages"))
+	corpus := testpages.CorpusDir()
 	pages := []string{"/"}
 	if entries, err := os.ReadDir(corpus); err == nil {
 		type sized struct {

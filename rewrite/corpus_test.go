@@ -1,10 +1,9 @@
 package rewrite
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/consentgate/consentgate/internal/testpages"
 	"github.com/consentgate/consentgate/rules"
 )
 
@@ -14,17 +13,11 @@ import (
 // and the tokenizer find nothing live, and with everything accepted the
 // page is byte for byte the same.
 func TestCorpusPagesChangeOnlyHeldElements(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*.html"))
-	if len(files) == 0 {
-		t.Skip("../shared/corpus/pages is not there")
-	}
 	held := map[Element]int{}
-	for _, f := range files {
-		in, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(filepath.Base(f), func(t *testing.T) {
+	pages := testpages.Corpus(t)
+	for _, p := range pages {
+		in := p.Body
+		t.Run(p.Name+".html", func(t *testing.T) {
 			page := Page{Accepted: rules.OnlyNecessary, Host: "www.example.com"}
 			out, rec := rewriteChunks(t, defaultConfig, page, string(in), 32<<10)
 			for _, e := range rec.events {
@@ -46,5 +39,5 @@ func TestCorpusPagesChangeOnlyHeldElements(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("held across %d pages: %v", len(files), held)
+	t.Logf("held across %d pages: %v", len(pages), held)
 }

@@ -2,13 +2,13 @@ package rewrite
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/consentgate/consentgate/internal/testpages"
 )
 
 // cssURLs is the sequence forEachCSSURL passes to f, stopping after max
@@ -172,16 +172,8 @@ ing.png";`, "string.png"},
 // corpusCSS is every <style> sheet and style attribute of the corpus
 // pages (../shared/corpus/pages), as the HTML tokenizer reads them.
 func corpusCSS(t testing.TB) (sheets, attrs [][]byte) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*.html"))
-	if len(files) == 0 {
-		t.Skip("../shared/corpus/pages is not there")
-	}
-	for _, f := range files {
-		in, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		z := html.NewTokenizer(bytes.NewReader(in))
+	for _, p := range testpages.Corpus(t) {
+		z := html.NewTokenizer(bytes.NewReader(p.Body))
 		inStyle := false
 		for {
 			tt := z.Next()

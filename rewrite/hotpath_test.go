@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/consentgate/consentgate/internal/testpages"
 	"github.com/consentgate/consentgate/rules"
 )
 
@@ -132,18 +131,17 @@ func (c *classifyChecker) check(t *testing.T, u []byte) {
 // on every script, link and image URL of the corpus pages (when present).
 func TestClassifyURLMatchesReference(t *testing.T) {
 	urls := append([]string(nil), classifyURLSeeds...)
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*.html"))
+	pages, err := testpages.ReadCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
 	src := regexp.MustCompile(`(?i)\s(?:src|href)\s*=\s*["']?([^"'\s>]+)`)
-	for _, f := range files {
-		in, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range src.FindAllSubmatch(in, -1) {
+	for _, p := range pages {
+		for _, m := range src.FindAllSubmatch(p.Body, -1) {
 			urls = append(urls, string(m[1]))
 		}
 	}
-	if len(files) == 0 {
+	if len(pages) == 0 {
 		t.Log("../shared/corpus/pages is not there: seeds only")
 	}
 	slices.Sort(urls)
@@ -219,14 +217,13 @@ func interestingAttrRef(name []byte) bool {
 func TestInterestingAttrMatchesReference(t *testing.T) {
 	names := []string{"", "d", "data", "data-", "DATA-SRC", "data-sr", "data-srcx", "Data-Consent-", "data-consent-x", "data-consent",
 		"data-TYPE", "datA-Rocket-Src", "xlink:HREF", "class", "id", "alt", "loading", "srcSet", "imageSrcset"}
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*.html"))
+	pages, err := testpages.ReadCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
 	attr := regexp.MustCompile(`\s([^\s"'<>/=]+)=`)
-	for _, f := range files {
-		in, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range attr.FindAllSubmatch(in, -1) {
+	for _, p := range pages {
+		for _, m := range attr.FindAllSubmatch(p.Body, -1) {
 			names = append(names, string(m[1]))
 		}
 	}
@@ -302,13 +299,17 @@ func checkCuts(t testing.TB, in []byte, sizes []int, piece int) {
 // sizes around the piece Write puts behind a carry-over, with the piece
 // at its real size and made tiny so that the in-place scan runs often.
 func TestWriteInPlaceMatchesOneWrite(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*.html"))
-	files = append(files, filepath.Join("..", "testdata", "site", "index.html"))
-	for i, f := range files {
-		in, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	pages, err := testpages.ReadCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	home, err := testpages.Load("index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, testpages.CorpusPage{Name: "demo", Body: home})
+	for i, p := range pages {
+		in := p.Body
 		checkCuts(t, in, []int{32 << 10}, 4<<10)
 		checkCuts(t, in, []int{4<<10 + 1, 5000, 9000 + i, 32 << 10}, 4<<10)
 		checkCuts(t, in, []int{3, 17, 100, 1000 + i, 333}, 1+i%7)

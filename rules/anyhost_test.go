@@ -1,11 +1,11 @@
 package rules
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/testpages"
 )
 
 // withOperatorRules compiles an operator's rules for any host before both
@@ -59,18 +59,10 @@ func TestAnyHostFilter(t *testing.T) {
 // corpusURLs returns every src and href value of the corpus pages.
 func corpusURLs(t testing.TB) [][]byte {
 	t.Helper()
-	pages, _ := filepath.Glob(filepath.Join(sigCorpusDir, "*.html"))
-	if len(pages) == 0 {
-		t.Skipf("no corpus pages in %s", sigCorpusDir)
-	}
 	attr := regexp.MustCompile(`(?i)\s(?:src|href|data-src)\s*=\s*["']([^"']+)["']`)
 	var urls [][]byte
-	for _, p := range pages {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range attr.FindAllSubmatch(data, -1) {
+	for _, p := range testpages.Corpus(t) {
+		for _, m := range attr.FindAllSubmatch(p.Body, -1) {
 			urls = append(urls, m[1])
 		}
 	}

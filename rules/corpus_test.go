@@ -2,8 +2,6 @@ package rules_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,12 +9,9 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/consentgate/consentgate/internal/testpages"
 	"github.com/consentgate/consentgate/rules"
 )
-
-// corpusDir holds real pages with their original tags (see
-// ../shared/corpus/README.md); tests skip when it is absent.
-const corpusDir = "../../shared/corpus/pages"
 
 // element is one external resource or inline script of a corpus page.
 type element struct {
@@ -28,17 +23,9 @@ type element struct {
 // corpus page, with the src a browser loads, and the inline scripts.
 func corpusElements(t testing.TB) []element {
 	t.Helper()
-	pages, _ := filepath.Glob(filepath.Join(corpusDir, "*.html"))
-	if len(pages) == 0 {
-		t.Skipf("no corpus pages in %s", corpusDir)
-	}
 	var out []element
-	for _, p := range pages {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		z := html.NewTokenizer(bytes.NewReader(data))
+	for _, p := range testpages.Corpus(t) {
+		z := html.NewTokenizer(bytes.NewReader(p.Body))
 		inScript, scriptHasSrc := false, false
 		for {
 			tt := z.Next()
@@ -64,12 +51,12 @@ func corpusElements(t testing.TB) []element {
 						scriptHasSrc = src != ""
 					}
 					if src != "" {
-						out = append(out, element{page: filepath.Base(p), tag: tok.Data, url: src})
+						out = append(out, element{page: p.Name + ".html", tag: tok.Data, url: src})
 					}
 				}
 			case html.TextToken:
 				if inScript && !scriptHasSrc {
-					out = append(out, element{page: filepath.Base(p), tag: "script", inline: append([]byte(nil), z.Text()...)})
+					out = append(out, element{page: p.Name + ".html", tag: "script", inline: append([]byte(nil), z.Text()...)})
 				}
 			case html.EndTagToken:
 				inScript = false

@@ -1,10 +1,10 @@
 package rules
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/consentgate/consentgate/internal/testpages"
 )
 
 // BenchmarkScanInlineLoaders measures what finding tracker script URLs
@@ -13,19 +13,11 @@ import (
 //
 //	go test ./rules -run '^$' -bench ScanInlineLoaders -count 6
 func BenchmarkScanInlineLoaders(b *testing.B) {
-	pages, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*.html"))
-	if len(pages) == 0 {
-		b.Skip("no corpus pages")
-	}
 	script := regexp.MustCompile(`(?s)<script(?:\s[^>]*)?>(.*?)</script>`)
 	var scripts [][]byte
 	size := 0
-	for _, p := range pages {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, m := range script.FindAllSubmatch(data, -1) {
+	for _, p := range testpages.Corpus(b) {
+		for _, m := range script.FindAllSubmatch(p.Body, -1) {
 			if len(m[1]) > 0 {
 				scripts = append(scripts, m[1])
 				size += len(m[1])

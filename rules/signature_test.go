@@ -2,13 +2,13 @@ package rules
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/testpages"
 )
 
 // naiveScan is the definition sigMatcher.scan implements: every position
@@ -123,26 +123,14 @@ func TestSigMatcher(t *testing.T) {
 	}
 }
 
-// sigCorpusDir holds the real pages of ../shared/corpus; tests skip
-// without them.
-const sigCorpusDir = "../../shared/corpus/pages"
-
 // corpusScripts returns the contents of every <script> element of the
 // corpus pages, whatever its type.
 func corpusScripts(t testing.TB) [][]byte {
 	t.Helper()
-	pages, _ := filepath.Glob(filepath.Join(sigCorpusDir, "*.html"))
-	if len(pages) == 0 {
-		t.Skipf("no corpus pages in %s", sigCorpusDir)
-	}
 	script := regexp.MustCompile(`(?s)<script(?:\s[^>]*)?>(.*?)</script>`)
 	var scripts [][]byte
-	for _, p := range pages {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range script.FindAllSubmatch(data, -1) {
+	for _, p := range testpages.Corpus(t) {
+		for _, m := range script.FindAllSubmatch(p.Body, -1) {
 			if len(m[1]) > 0 {
 				scripts = append(scripts, m[1])
 			}

@@ -3,10 +3,11 @@ package weburl
 import (
 	"html"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/consentgate/consentgate/internal/testpages"
 )
 
 // calls records the (host, pathq) calls ForEachTarget makes, "|"-joined;
@@ -156,27 +157,13 @@ func FuzzForEachTarget(f *testing.F) {
 	})
 }
 
-var corpusPages = filepath.Join("..", "..", "..", "shared", "corpus", "pages")
-
 var urlAttr = regexp.MustCompile(`(?i)\s(?:src|href|action|poster|data|formaction|background|data-src)\s*=\s*(?:"([^"]*)"|'([^']*)')`)
 
 // corpusRefs are the URL attribute values of the corpus pages (unescaped).
 func corpusRefs(tb testing.TB) []string {
-	dir := os.Getenv("CORPUS_PAGES")
-	if dir == "" {
-		dir = "/work/shared/corpus/pages"
-	}
-	pages, _ := filepath.Glob(filepath.Join(dir, "*.html"))
-	if len(pages) == 0 {
-		tb.Skipf("no corpus pages in %s", dir)
-	}
 	var refs []string
-	for _, p := range pages {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, m := range urlAttr.FindAllSubmatch(data, -1) {
+	for _, p := range testpages.Corpus(tb) {
+		for _, m := range urlAttr.FindAllSubmatch(p.Body, -1) {
 			v := m[1]
 			if v == nil {
 				v = m[2]

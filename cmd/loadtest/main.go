@@ -35,7 +35,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,12 +77,6 @@ func scenarioList(pages pageSet) []scenario {
 	}
 }
 
-// defaultCorpus is ../shared/corpus/pages beside the module.
-func defaultCorpus() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus", "pages")
-}
-
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each wrk run")
 	rounds := flag.Int("rounds", 3, "plain/gateway run pairs per scenario")
@@ -91,7 +84,7 @@ func main() {
 	threads := flag.Int("threads", 2, "wrk threads")
 	only := flag.String("scenarios", "", "comma-separated subset of: image,page,accepted,big")
 	page := flag.String("page", "", "an HTML `file` for pages (b) and (c) instead of the corpus pages")
-	corpus := flag.String("corpus", defaultCorpus(), "`folder` of real pages: those of 100–150 KB are pages (b) and (c), in rotation, and page (d) is made of them all (absent: the demo pages)")
+	corpus := flag.String("corpus", testpages.CorpusDir(), "`folder` of real pages: those of 100–150 KB are pages (b) and (c), in rotation, and page (d) is made of them all (absent: the demo pages)")
 	soakFor := flag.Duration("soak", 0, "instead of the comparison, run mixed load with consent decisions this long and report RSS and goroutines")
 	flag.Parse()
 	err := withWorkspace(func(work, bin, site string) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/internal/testenv"
+	"github.com/consentgate/consentgate/internal/testpages"
 )
 
 // wrk 4.1's output for a run with --latency.
@@ -57,12 +58,12 @@ func TestRotationScript(t *testing.T) {
 // the demo page when it is not, a page of one's own with -page.
 func TestAddPages(t *testing.T) {
 	t.Run("corpus", func(t *testing.T) {
-		names, _ := filepath.Glob(filepath.Join(defaultCorpus(), "*.html"))
+		names, _ := filepath.Glob(filepath.Join(testpages.CorpusDir(), "*.html"))
 		if len(names) == 0 {
-			t.Skipf("no corpus pages in %s", defaultCorpus())
+			t.Skipf("no corpus pages in %s", testpages.CorpusDir())
 		}
 		site := t.TempDir()
-		set, err := addPages(site, "", defaultCorpus())
+		set, err := addPages(site, "", testpages.CorpusDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +103,7 @@ func TestAddPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		site := t.TempDir()
-		set, err := addPages(site, file, defaultCorpus())
+		set, err := addPages(site, file, testpages.CorpusDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +162,7 @@ func TestLoadtestShort(t *testing.T) {
 	t.Chdir(filepath.Join("..", "..")) // withWorkspace builds ./cmd/caddy from the module root
 	var out bytes.Buffer
 	err := withWorkspace(func(work, bin, site string) error {
-		pages, err := addPages(site, "", defaultCorpus())
+		pages, err := addPages(site, "", testpages.CorpusDir())
 		if err != nil {
 			return err
 		}

@@ -2,13 +2,12 @@ package rewritebench
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/net/html"
 
+	"github.com/consentgate/consentgate/internal/testpages"
 	"github.com/consentgate/consentgate/rewrite"
 	"github.com/consentgate/consentgate/rules"
 )
@@ -19,10 +18,7 @@ import (
 // load from a host either tier files as a tracker's, and no executable
 // inline script may still name a tracker's script or pixel.
 func TestCorpusRewriteLeavesNoTrackerLive(t *testing.T) {
-	pages, _ := filepath.Glob(filepath.Join(corpusDir, "*.html"))
-	if len(pages) == 0 {
-		t.Skipf("no corpus pages in %s", corpusDir)
-	}
+	pages := testpages.Corpus(t)
 	full := compileTiers(t, true)
 	catFile, err := rules.CatalogueFile()
 	if err != nil {
@@ -43,10 +39,7 @@ func TestCorpusRewriteLeavesNoTrackerLive(t *testing.T) {
 	cfg := &rewrite.Config{Rules: full}
 	held, rocketLive := 0, 0
 	for _, p := range pages {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data := p.Body
 		var out bytes.Buffer
 		rw := rewrite.New(&out, cfg, rewrite.Page{Host: "www.example.org", Accepted: rules.OnlyNecessary})
 		if _, err := rw.Write(data); err != nil {
@@ -55,7 +48,7 @@ func TestCorpusRewriteLeavesNoTrackerLive(t *testing.T) {
 		if err := rw.Close(); err != nil {
 			t.Fatal(err)
 		}
-		name := filepath.Base(p)
+		name := p.Name + ".html"
 		z := html.NewTokenizer(&out)
 		noscript, inScript, inRocket := 0, false, false
 		for {

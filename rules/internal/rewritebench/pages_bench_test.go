@@ -3,14 +3,13 @@ package rewritebench
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/consentgate/consentgate/internal/testpages"
 	"github.com/consentgate/consentgate/rewrite"
 	"github.com/consentgate/consentgate/rules"
 )
@@ -136,17 +135,9 @@ type page struct {
 
 func loadPages(tb testing.TB) []page {
 	tb.Helper()
-	paths, _ := filepath.Glob(filepath.Join(corpusDir, "*.html"))
-	if len(paths) == 0 {
-		tb.Skipf("no corpus pages in %s", corpusDir)
-	}
 	var pages []page
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		pages = append(pages, page{name: strings.TrimSuffix(filepath.Base(p), ".html"), body: data})
+	for _, p := range testpages.Corpus(tb) {
+		pages = append(pages, page{name: p.Name, body: p.Body})
 	}
 	return pages
 }

@@ -1,19 +1,14 @@
 package rewritebench
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/consentgate/consentgate/internal/testpages"
 	"github.com/consentgate/consentgate/rewrite"
 	"github.com/consentgate/consentgate/rules"
 )
-
-// corpusDir holds real pages with their original tags (see
-// ../shared/corpus/README.md); the benchmark skips when it is absent.
-const corpusDir = "../../../../shared/corpus/pages"
 
 func compileTiers(tb testing.TB, catalogue bool) *rules.Ruleset {
 	tb.Helper()
@@ -35,19 +30,11 @@ func compileTiers(tb testing.TB, catalogue bool) *rules.Ruleset {
 //
 //	go test ./rules/internal/rewritebench -run '^$' -bench RewriteCorpus -count 6
 func BenchmarkRewriteCorpus(b *testing.B) {
-	pages, _ := filepath.Glob(filepath.Join(corpusDir, "*.html"))
-	if len(pages) == 0 {
-		b.Skipf("no corpus pages in %s", corpusDir)
-	}
 	var bodies [][]byte
 	total := 0
-	for _, p := range pages {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bodies = append(bodies, data)
-		total += len(data)
+	for _, p := range testpages.Corpus(b) {
+		bodies = append(bodies, p.Body)
+		total += len(p.Body)
 	}
 	cfgs := [2]*rewrite.Config{{Rules: compileTiers(b, false)}, {Rules: compileTiers(b, true)}}
 	page := rewrite.Page{Host: "www.example.org", Accepted: rules.OnlyNecessary}
