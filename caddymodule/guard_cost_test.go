@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 
@@ -22,11 +23,13 @@ import (
 
 var guardCost = flag.Bool("guard-cost", false, "measure what the runtime guard costs in Chromium (the demo page and the largest corpus pages) and log it")
 
-// TestGuardCost measures, in headless Chromium, what the runtime guard adds
-// to a page: main-thread script time (Chromium's ScriptDuration metric,
-// median of several cold loads, with the guard against no_guard), the
-// extra requests on a first and a repeat visit, and the work per inserted
-// element. It is a measurement, not a check: run it with
+// TestGuardCost measures, in headless Chromium, what the runtime guard and
+// the banner add to a page: main-thread script time (Chromium's
+// ScriptDuration metric, median of several cold loads: with the guard
+// against no_guard, and the banner's script against the same page with
+// that script blocked), the guard's extra request on a first and a repeat
+// visit, and the work per inserted element. It is a measurement, not a
+// check: run it with
 //
 //	go test ./caddymodule -run TestGuardCost -guard-cost -v
 func TestGuardCost(t *testing.T) {
@@ -85,10 +88,22 @@ http://:%d {
 	// load opens u in a fresh tab (a cold cache) and returns its script
 	// time in ms, the guard's transfer size, and, on a second visit, its
 	// transfer size again.
-	load := func(u string) (scriptMS float64, first, repeat int) {
+	load := func(u string, blocked ...string) (scriptMS float64, first, repeat int) {
 		tb := browsertest.NewTab(t, browser)
 		if _, err := chromedp.Call(tb.Ctx, performance.Enable, performance.EnableParams{}); err != nil {
 			t.Fatal(err)
+		}
+		if len(blocked) > 0 {
+			if _, err := chromedp.Call(tb.Ctx, network.Enable, network.EnableParams{}); err != nil {
+				t.Fatal(err)
+			}
+			var patterns []*network.BlockPattern
+			for _, b := range blocked {
+				patterns = append(patterns, &network.BlockPattern{URLPattern: b, Block: true})
+			}
+			if _, err := chromedp.Call(tb.Ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		guardSize := func() int {
 			return browsertest.Eval[int](tb, `(performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf('/guard.') >= 0; })[0] || {transferSize: -1}).transferSize`)
@@ -117,16 +132,19 @@ http://:%d {
 	}
 	const runs = 5
 	for _, p := range pages {
-		var with, without []float64
+		var with, without, noBanner []float64
 		var first, repeat int
 		for range runs {
 			ms, f, r := load(fmt.Sprintf("http://127.0.0.1:%d%s", on, p))
 			with, first, repeat = append(with, ms), f, r
 			ms, _, _ = load(fmt.Sprintf("http://127.0.0.1:%d%s", off, p))
 			without = append(without, ms)
+			// The banner's script blocked: what the page costs without it.
+			ms, _, _ = load(fmt.Sprintf("http://127.0.0.1:%d%s", off, p), "*://*:*/.well-known/consent/banner.*.js")
+			noBanner = append(noBanner, ms)
 		}
-		t.Logf("%-55s script time %6.1f ms with the guard, %6.1f ms without (median of %d): +%.1f ms; guard transfer %d B first visit, %d B repeat visit",
-			p, median(with), median(without), runs, median(with)-median(without), first, repeat)
+		t.Logf("%-55s script time %6.1f ms with the guard, %6.1f ms without (median of %d): +%.1f ms; the banner's script +%.1f ms (%.1f ms with it blocked); guard transfer %d B first visit, %d B repeat visit",
+			p, median(with), median(without), runs, median(with)-median(without), median(without)-median(noBanner), median(noBanner), first, repeat)
 	}
 
 	// The work per inserted element: 2000 frames pointed at a first-party
