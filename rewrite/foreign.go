@@ -137,7 +137,7 @@ func (r *Rewriter) foreignStart(b []byte, t *tag) (int, bool) {
 		r.hrefElement(b, t)
 	case "style":
 		if !top.math && !selfClosing {
-			if !r.eof && bytes.IndexByte(b[t.end:], '<') < 0 && len(b)-t.end < r.maxHold() {
+			if !r.eof && nextMarkup(b[t.end:]) < 0 && len(b)-t.end < r.maxHold() {
 				r.wantMore = true
 				return t.start, true
 			}
@@ -371,6 +371,11 @@ func foreignText(b []byte) []byte {
 			}
 			out = append(out, b[9:e]...)
 			b = b[e+3:]
+		case !opensMarkup(b):
+			// "<" before anything that opens a tag, a comment or a
+			// declaration is text: "x<0t>fbq(" runs as that text.
+			out = append(out, '<')
+			b = b[1:]
 		default:
 			e := bytes.IndexByte(b, '>')
 			if e < 0 {
@@ -382,6 +387,29 @@ func foreignText(b []byte) []byte {
 	return out
 }
 
+// opensMarkup reports whether the "<" at b[0] opens a tag, an end tag, a
+// comment or a declaration (the tokenizer's tag open state); otherwise it
+// is text.
+func opensMarkup(b []byte) bool {
+	return len(b) >= 2 && (isAlpha(b[1]) || b[1] == '/' || b[1] == '!' || b[1] == '?')
+}
+
+// nextMarkup returns the index of the first "<" in b that opens markup
+// (see opensMarkup), or -1; a "<" at the very end is not known to yet.
+func nextMarkup(b []byte) int {
+	for p := 0; ; {
+		k := bytes.IndexByte(b[p:], '<')
+		if k < 0 {
+			return -1
+		}
+		p += k
+		if opensMarkup(b[p:]) {
+			return p
+		}
+		p++
+	}
+}
+
 // foreignStyle decides an SVG <style>: its sheet applies, and Chromium's
 // preload scanner fetches its @import URLs, but its content is markup: the
 // text up to the next tag is the sheet the rewriter reads.
@@ -389,7 +417,7 @@ func (r *Rewriter) foreignStyle(b []byte, t *tag) {
 	if r.allAccepted {
 		return
 	}
-	end := bytes.IndexByte(b[t.end:], '<')
+	end := nextMarkup(b[t.end:])
 	if end < 0 {
 		end = len(b)
 	} else {

@@ -152,3 +152,25 @@ func treeLiveTrackers(rs *rules.Ruleset, doc []byte, accepted rules.Set) []strin
 	walk(root)
 	return live
 }
+
+// TestForeignTextKeepsLessThanText: in svg content "<" opens markup only
+// before a letter, "/", "!" or "?"; otherwise it is text, and what follows
+// is still the script's text or the style's sheet.
+func TestForeignTextKeepsLessThanText(t *testing.T) {
+	page := Page{Accepted: rules.OnlyNecessary, Host: "www.example.com"}
+	for _, in := range []string{
+		"<svg><script>xx<0t>fbq(1)</script></svg>",
+		"<svg 0><sCript>fb\xc3\xc3\xc3000&00<0000000t>fbq(00</A000&0",
+		`<svg><style>a{} <0 @import "https://www.facebook.com/tr";</style></svg>`,
+	} {
+		for _, n := range []int{0, 1, 7} {
+			out, _ := rewriteChunks(t, defaultConfig, page, in, n)
+			if live := treeLiveTrackers(testRules, []byte(out), rules.OnlyNecessary); len(live) > 0 {
+				t.Errorf("%q in pieces of %d: still live %v\nout: %q", in, n, live, out)
+			}
+		}
+	}
+	if got := string(foreignText([]byte("xx<0t>fbq(1)<b>y</b>"))); got != "xx<0t>fbq(1)y" {
+		t.Errorf("foreignText = %q", got)
+	}
+}
