@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"github.com/consentgate/consentgate/rules"
 
 	"golang.org/x/net/html"
 )
@@ -123,7 +124,7 @@ func (r *Rewriter) foreignStart(b []byte, t *tag) (int, bool) {
 			break
 		}
 		if !selfClosing && !r.eof {
-			if _, ok := foreignScriptEnd(b, t.end); !ok && len(b)-t.end < r.maxHold() {
+			if _, ok := foreignEnd(b, t.end, "script"); !ok && len(b)-t.end < r.maxHold() {
 				r.wantMore = true
 				return t.start, true
 			}
@@ -137,11 +138,13 @@ func (r *Rewriter) foreignStart(b []byte, t *tag) (int, bool) {
 		r.hrefElement(b, t)
 	case "style":
 		if !top.math && !selfClosing {
-			if !r.eof && nextMarkup(b[t.end:]) < 0 && len(b)-t.end < r.maxHold() {
+			if _, ok := foreignEnd(b, t.end, "style"); !ok && !r.eof && len(b)-t.end < r.maxHold() {
 				r.wantMore = true
 				return t.start, true
 			}
-			r.foreignStyle(b, t)
+			if end := r.foreignStyle(b, t); end > t.end {
+				return end, true // the sheet moved into an attribute
+			}
 		}
 	}
 	if t.style {
@@ -310,7 +313,7 @@ func (r *Rewriter) foreignScript(b []byte, t *tag, selfClosing bool) {
 		}
 		if d.cats == 0 && !selfClosing {
 			// The text up to </script> (read as markup) decides.
-			end, ok := foreignScriptEnd(b, t.end)
+			end, ok := foreignEnd(b, t.end, "script")
 			if !ok {
 				end = min(len(b), t.end+r.maxHold())
 			}
@@ -321,9 +324,9 @@ func (r *Rewriter) foreignScript(b []byte, t *tag, selfClosing bool) {
 	r.drop = false
 }
 
-// foreignScriptEnd finds the </script> that ends an SVG script's text,
-// past comments and CDATA sections.
-func foreignScriptEnd(b []byte, from int) (int, bool) {
+// foreignEnd finds the end tag (</script>, </style>) that ends an SVG
+// element's text, past comments and CDATA sections.
+func foreignEnd(b []byte, from int, name string) (int, bool) {
 	for p := from; ; {
 		k := bytes.IndexByte(b[p:], '<')
 		if k < 0 {
@@ -343,7 +346,7 @@ func foreignScriptEnd(b []byte, from int) (int, bool) {
 				return len(b), false
 			}
 			p += e + 3
-		case endTagAt(b, p, "script") == matchYes:
+		case endTagAt(b, p, name) == matchYes:
 			return p, true
 		default:
 			p++
@@ -410,22 +413,47 @@ func nextMarkup(b []byte) int {
 	}
 }
 
-// foreignStyle decides an SVG <style>: its sheet applies, and Chromium's
-// preload scanner fetches its @import URLs, but its content is markup: the
-// text up to the next tag is the sheet the rewriter reads.
-func (r *Rewriter) foreignStyle(b []byte, t *tag) {
-	if r.allAccepted {
-		return
+// foreignStyle decides an SVG <style>: its sheet is every text child up to
+// </style> (character references decoded; comments and child elements
+// between them do not end it), it applies, and Chromium's preload
+// scanner fetches its @import URLs. A sheet that loads a tracker not
+// accepted moves, with everything up to </style>, into the
+// data-consent-sheet attribute, and foreignStyle returns where scanning
+// goes on; otherwise nothing is written and it returns t.end, and the
+// children are read as usual.
+func (r *Rewriter) foreignStyle(b []byte, t *tag) int {
+	if r.allAccepted || attrIndex(b, t, AttrSheet) >= 0 {
+		return t.end
 	}
-	end := nextMarkup(b[t.end:])
-	if end < 0 {
-		end = len(b)
-	} else {
-		end += t.end
+	end, ok := foreignEnd(b, t.end, "style")
+	if !ok {
+		end = min(len(b), t.end+r.maxHold())
+	}
+	d, marked := r.markedDecision(b, t)
+	if typ, _ := attrValue(b, t, "type", &r.valA); marked && equalFold(bytes.TrimSpace(typ), InertType) {
+		return t.end
+	}
+	if !marked {
+		var v *rules.Vendor
+		if sheet := foreignText(b[t.end:end]); cssMayLoad(sheet) {
+			forEachCSSURL(sheet, func(u []byte) bool {
+				v = r.matchURL(u)
+				return v == nil
+			})
+		}
+		if v != nil {
+			d = decision{cats: rules.SetOf(v.Category), vendor: v}
+		}
+	}
+	if blocked, _ := r.blocked(d); !blocked {
+		return t.end
 	}
 	r.holdStart, r.holdBody = t.start, t.end
-	r.decideStyle(b, end, true)
+	r.sheetText = foreignText(b[t.end:end])
+	r.decideStyle(b, end, ok || r.eof)
+	r.sheetText = nil
 	r.lexAgain(b, t)
+	return end
 }
 
 // lexAgain lexes t again after a helper used r.t.

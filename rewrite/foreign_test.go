@@ -162,6 +162,9 @@ func TestForeignTextKeepsLessThanText(t *testing.T) {
 		"<svg><script>xx<0t>fbq(1)</script></svg>",
 		"<svg 0><sCript>fb\xc3\xc3\xc3000&00<0000000t>fbq(00</A000&0",
 		`<svg><style>a{} <0 @import "https://www.facebook.com/tr";</style></svg>`,
+		`<svg><style>a{}<g></g>@import "https://www.facebook.com/tr";</style></svg>`,
+		`<svg><style>a{}<!--x-->@import "https://www.facebook.com/tr";</style><p>after</p></svg>`,
+		`<svg><style>a{}&#64;import "https://www.facebook.com/tr";</style></svg>`,
 	} {
 		for _, n := range []int{0, 1, 7} {
 			out, _ := rewriteChunks(t, defaultConfig, page, in, n)

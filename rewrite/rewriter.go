@@ -149,8 +149,9 @@ type Rewriter struct {
 	// opens nothing), and whether a <frameset> took the body's place.
 	templates int
 	frameset  bool
-	earlyBody bool // the body opened before anything showed a document
-	tornAtEOF bool // the input ended inside a tag
+	earlyBody bool   // the body opened before anything showed a document
+	tornAtEOF bool   // the input ended inside a tag
+	sheetText []byte // decideStyle reads this sheet instead of the held bytes
 
 	t                tag         // scratch for lexing
 	nt               tag         // scratch for lexing inside a held <noscript>
@@ -731,7 +732,11 @@ func (r *Rewriter) decideStyle(b []byte, end int, closed bool) {
 	}
 	if !marked {
 		var v *rules.Vendor
-		if sheet := b[r.holdBody:end]; cssMayLoad(sheet) {
+		sheet := b[r.holdBody:end]
+		if r.sheetText != nil {
+			sheet = r.sheetText // an svg sheet, as the tree builder reads it
+		}
+		if cssMayLoad(sheet) {
 			forEachCSSURL(sheet, func(u []byte) bool {
 				v = r.matchURL(u)
 				return v == nil
