@@ -78,7 +78,7 @@ func forEachCSSURL(css []byte, f func([]byte) bool) {
 			j := identStart(css, lo, i)
 			n = css[j:i]
 		case '\\':
-			if i+1 >= len(css) || css[i+1] == '\n' {
+			if i+1 >= len(css) || isCSSNewline(css[i+1]) {
 				i++ // no escape: a stray backslash
 				lo = i
 				continue
@@ -260,7 +260,7 @@ func plainCSSString(css []byte, i int) (body []byte, end int, ok bool) {
 	if k >= 0 {
 		body, end = rest[:k], i+1+k+1
 	}
-	if bytes.IndexByte(body, '\n') >= 0 || bytes.IndexByte(body, '\\') >= 0 {
+	if bytes.ContainsAny(body, "\n\r\f\\") {
 		return nil, 0, false
 	}
 	return body, end, true
@@ -291,7 +291,7 @@ func cssIdentName(css []byte, i int, dst []byte) ([]byte, int) {
 	for i < len(css) {
 		c := css[i]
 		switch {
-		case c == '\\' && i+1 < len(css) && css[i+1] != '\n':
+		case c == '\\' && i+1 < len(css) && !isCSSNewline(css[i+1]):
 			var dec []byte
 			dec, i = cssEscape(css, i, one[:0])
 			if len(dst)+len(dec) <= cap(dst) {
@@ -412,11 +412,14 @@ func cssString(css []byte, i int, dst []byte) ([]byte, int) {
 		switch c := css[i]; {
 		case c == q:
 			return dst, i + 1
-		case c == '\n':
+		case isCSSNewline(c):
 			return dst, i // a bad string ends at the newline
 		case c == '\\':
-			if i+1 < len(css) && css[i+1] == '\n' {
+			if i+1 < len(css) && isCSSNewline(css[i+1]) {
 				i += 2 // a line continuation
+				if css[i-1] == '\r' && i < len(css) && css[i] == '\n' {
+					i++ // CR LF is one newline
+				}
 				continue
 			}
 			dst, i = cssEscape(css, i, dst)
@@ -436,7 +439,7 @@ func cssURL(css []byte, i int, dst []byte) ([]byte, int) {
 			return dst, i + 1
 		case isCSSSpace(c):
 			i++
-		case c == '\\' && i+1 < len(css) && css[i+1] != '\n':
+		case c == '\\' && i+1 < len(css) && !isCSSNewline(css[i+1]):
 			dst, i = cssEscape(css, i, dst)
 		default:
 			dst = append(dst, c)
@@ -445,3 +448,7 @@ func cssURL(css []byte, i int, dst []byte) ([]byte, int) {
 	}
 	return dst, i
 }
+
+// isCSSNewline: CSS reads CR, LF and FF as newlines (CR LF as one), as
+// its input preprocessing turns them into LF.
+func isCSSNewline(c byte) bool { return c == '\n' || c == '\r' || c == '\f' }
