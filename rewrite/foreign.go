@@ -2,7 +2,6 @@ package rewrite
 
 import (
 	"bytes"
-	"github.com/consentgate/consentgate/rules"
 
 	"golang.org/x/net/html"
 )
@@ -422,36 +421,22 @@ func nextMarkup(b []byte) int {
 // goes on; otherwise nothing is written and it returns t.end, and the
 // children are read as usual.
 func (r *Rewriter) foreignStyle(b []byte, t *tag) int {
-	if r.allAccepted || attrIndex(b, t, AttrSheet) >= 0 {
+	if r.allAccepted {
 		return t.end
 	}
 	end, ok := foreignEnd(b, t.end, "style")
 	if !ok {
 		end = min(len(b), t.end+r.maxHold())
 	}
-	d, marked := r.markedDecision(b, t)
-	if typ, _ := attrValue(b, t, "type", &r.valA); marked && equalFold(bytes.TrimSpace(typ), InertType) {
-		return t.end
-	}
-	if !marked {
-		var v *rules.Vendor
-		if sheet := foreignText(b[t.end:end]); cssMayLoad(sheet) {
-			forEachCSSURL(sheet, func(u []byte) bool {
-				v = r.matchURL(u)
-				return v == nil
-			})
-		}
-		if v != nil {
-			d = decision{cats: rules.SetOf(v.Category), vendor: v}
-		}
-	}
-	if blocked, _ := r.blocked(d); !blocked {
+	d, done := r.sheetDecision(b, t, foreignText(b[t.end:end]))
+	if blocked, _ := r.blocked(d); done || !blocked {
 		return t.end
 	}
 	r.holdStart, r.holdBody = t.start, t.end
-	r.sheetText = foreignText(b[t.end:end])
-	r.decideStyle(b, end, ok || r.eof)
-	r.sheetText = nil
+	if t != &r.t {
+		lexTag(b, t.start, &r.t, true)
+	}
+	r.applyStyle(b, end, ok || r.eof, d)
 	r.lexAgain(b, t)
 	return end
 }

@@ -149,9 +149,8 @@ type Rewriter struct {
 	// opens nothing), and whether a <frameset> took the body's place.
 	templates int
 	frameset  bool
-	earlyBody bool   // the body opened before anything showed a document
-	tornAtEOF bool   // the input ended inside a tag
-	sheetText []byte // decideStyle reads this sheet instead of the held bytes
+	earlyBody bool // the body opened before anything showed a document
+	tornAtEOF bool // the input ended inside a tag
 
 	t                tag         // scratch for lexing
 	nt               tag         // scratch for lexing inside a held <noscript>
@@ -721,21 +720,28 @@ func (r *Rewriter) decideStyle(b []byte, end int, closed bool) {
 		r.emitTo(b, end)
 		return
 	}
-	if attrIndex(b, &r.t, AttrSheet) >= 0 {
-		r.emitTo(b, end) // neutralised before: its sheet is in the attribute
+	d, done := r.sheetDecision(b, &r.t, b[r.holdBody:end])
+	if done {
+		r.emitTo(b, end)
 		return
 	}
-	d, marked := r.markedDecision(b, &r.t)
-	if typ, _ := attrValue(b, &r.t, "type", &r.valA); marked && equalFold(bytes.TrimSpace(typ), InertType) {
-		r.emitTo(b, end) // made inert before (its end was not seen then)
-		return
+	r.applyStyle(b, end, closed, d)
+}
+
+// sheetDecision decides the <style> element t whose sheet is sheet: its
+// own mark, or the first tracker its URLs load. done reports one
+// neutralised before (its sheet already in the attribute, or made inert
+// when its end was not seen), which stays as it is.
+func (r *Rewriter) sheetDecision(b []byte, t *tag, sheet []byte) (d decision, done bool) {
+	if attrIndex(b, t, AttrSheet) >= 0 {
+		return d, true
+	}
+	d, marked := r.markedDecision(b, t)
+	if typ, _ := attrValue(b, t, "type", &r.valA); marked && equalFold(bytes.TrimSpace(typ), InertType) {
+		return d, true
 	}
 	if !marked {
 		var v *rules.Vendor
-		sheet := b[r.holdBody:end]
-		if r.sheetText != nil {
-			sheet = r.sheetText // an svg sheet, as the tree builder reads it
-		}
 		if cssMayLoad(sheet) {
 			forEachCSSURL(sheet, func(u []byte) bool {
 				v = r.matchURL(u)
@@ -746,6 +752,14 @@ func (r *Rewriter) decideStyle(b []byte, end int, closed bool) {
 			d = decision{cats: rules.SetOf(v.Category), vendor: v}
 		}
 	}
+	return d, false
+}
+
+// applyStyle writes the <style> element lexed in r.t out up to end as d
+// decides (its content runs from r.holdBody): blocked, it gets
+// type="text/plain" and, when closed, its content moves into the
+// data-consent-sheet attribute.
+func (r *Rewriter) applyStyle(b []byte, end int, closed bool, d decision) {
 	blocked, cat := r.blocked(d)
 	if !blocked {
 		r.emitTo(b, end)
