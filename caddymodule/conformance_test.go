@@ -339,14 +339,7 @@ func TestConformance(t *testing.T) {
 	})
 
 	t.Run("Early Hints lose tracker links", func(t *testing.T) {
-		var hints []http.Header
-		req, _ := http.NewRequest("GET", base+"/early-hints", nil)
-		req = req.WithContext(withInformationalTrace(req.Context(), &hints))
-		resp, err := client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		hints := informationalHeaders(t, base+"/early-hints")
 		for _, h := range hints {
 			if strings.Contains(h.Get("Link"), "googletagmanager") {
 				t.Fatalf("a 103 carried %q", h.Get("Link"))

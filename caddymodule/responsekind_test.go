@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -51,14 +50,7 @@ func TestResponsesThatAreNotWhatWasAsked(t *testing.T) {
 		}
 	})
 	t.Run("103 Early Hints lose tracker cookies and links", func(t *testing.T) {
-		var hints []http.Header
-		req, _ := http.NewRequest("GET", base+"/early-hints", nil)
-		req = req.WithContext(withInformationalTrace(req.Context(), &hints))
-		resp, err := client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		hints := informationalHeaders(t, base+"/early-hints")
 		if len(hints) == 0 {
 			t.Fatal("no 103 came through")
 		}
@@ -97,19 +89,9 @@ func TestResponsesThatAreNotWhatWasAsked(t *testing.T) {
 // every member and fails on trailing bytes).
 func getGzip(t *testing.T, url string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Accept-Encoding", "gzip")
-	resp, err := client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := getWith(t, url, map[string]string{"Accept-Encoding": "gzip"})
 	if resp.Header.Get("Content-Encoding") != "" {
 		t.Fatalf("the gateway passed Content-Encoding %q", resp.Header.Get("Content-Encoding"))
 	}
-	return resp, string(b)
+	return resp, body
 }

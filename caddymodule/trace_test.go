@@ -1,18 +1,28 @@
 package caddymodule
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"testing"
 )
 
-// withInformationalTrace records the header of every 1xx response.
-func withInformationalTrace(ctx context.Context, into *[]http.Header) context.Context {
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+// informationalHeaders GETs url and returns the headers of every 1xx
+// response (103 Early Hints) that came before the final one.
+func informationalHeaders(t *testing.T, url string) []http.Header {
+	t.Helper()
+	var hints []http.Header
+	req := mustRequest(t, "GET", url)
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
 		Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
-			*into = append(*into, http.Header(header))
+			hints = append(hints, http.Header(header))
 			return nil
 		},
-	})
+	}))
+	resp, err := client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return hints
 }
