@@ -136,7 +136,6 @@ func (p *Page) forEachTarget(ref []byte, f func(host, pathq []byte) bool) (parse
 		}
 		return false
 	}
-	f = withDecodedPath(f)
 	s := string(ref)
 	bases := p.parsedBases()
 	// Only an http(s) ref without "//" reads differently on an http and
@@ -151,7 +150,7 @@ func (p *Page) forEachTarget(ref []byte, f func(host, pathq []byte) bool) (parse
 		t, ok := resolveAgainst(s, base)
 		if ok && (!given || t != seen) {
 			seen, given = t, true
-			if !f([]byte(t.Host), []byte(t.PathQuery)) {
+			if !giveDecoded([]byte(t.Host), []byte(t.PathQuery), f) {
 				return true
 			}
 		}
@@ -199,14 +198,16 @@ func resolveAgainst(ref string, base *whatwg.Url) (Target, bool) {
 	return target(u), true
 }
 
-// giveDecoded gives pq, and then its decoded reading if it has one.
-func giveDecoded(host, pq []byte, f func(host, pathq []byte) bool) {
+// giveDecoded gives pq, and then its decoded reading if it has one; false
+// when f asked to stop.
+func giveDecoded(host, pq []byte, f func(host, pathq []byte) bool) bool {
 	if !f(host, pq) {
-		return
+		return false
 	}
 	if d, changed := decodeUnreserved(pq); changed {
-		f(host, d)
+		return f(host, d)
 	}
+	return true
 }
 
 // fastSplit reads ref when it is a plain absolute or protocol-relative
@@ -619,18 +620,6 @@ func hostOnly(h string) []byte {
 		h = h[:i]
 	}
 	return []byte(strings.ToLower(strings.TrimSuffix(h, ".")))
-}
-
-func withDecodedPath(f func(host, pathq []byte) bool) func(host, pathq []byte) bool {
-	return func(host, pathq []byte) bool {
-		if !f(host, pathq) {
-			return false
-		}
-		if d, changed := decodeUnreserved(pathq); changed {
-			return f(host, d)
-		}
-		return true
-	}
 }
 
 // decodeUnreserved decodes the percent-encoded unreserved characters
